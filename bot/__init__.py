@@ -1,0 +1,1 @@
+"""Footnote's edges: answers, configuration, the CLI and the Discord bot."""

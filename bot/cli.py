@@ -1,0 +1,223 @@
+"""The `footnote` console script."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.config import Settings, load_settings
+from bot.render import answer_text, passage_text
+from bot.service import Footnote
+from index.build import BuildReport
+from index.errors import FootnoteError, NotFoundError, QuestionError
+
+app = typer.Typer(
+    help="Footnote: answers about your news articles, with citations anyone can check.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Index directory [env FOOTNOTE_DATA_DIR].")
+]
+CorpusDir = Annotated[
+    Path | None, typer.Option("--corpus", help="Articles directory [env FOOTNOTE_CORPUS_DIR].")
+]
+
+
+def _say(text: str) -> None:
+    """Plain text to stdout: already wrapped, never re-wrapped or colour-marked."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _service(data_dir: Path | None = None, corpus: Path | None = None) -> Footnote:
+    return Footnote(load_settings(data_dir=data_dir, corpus_dir=corpus))
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("sentence_transformers", "httpx", "huggingface_hub", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+@app.command()
+def index(
+    data_dir: DataDir = None,
+    corpus: CorpusDir = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed every article.")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep running; index corpus changes as they happen.")
+    ] = False,
+) -> None:
+    """Build or update the index from the corpus: only new or changed articles are embedded."""
+    service = _service(data_dir, corpus)
+    report = _index_once(service, rebuild=rebuild)
+    if watch:
+        from index.watch import watch_corpus
+
+        watch_corpus(service, on_report=_print_report)
+    elif report.errors and not report.articles_total:
+        raise typer.Exit(3)
+
+
+def _index_once(service: Footnote, *, rebuild: bool) -> BuildReport:
+    with Progress(
+        TextColumn("embedding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("embed", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = service.index(rebuild=rebuild, progress=progress)
+    _print_report(report)
+    return report
+
+
+def _print_report(report: BuildReport) -> None:
+    if report.full_rebuild_reason:
+        err.print(f"Full rebuild: {report.full_rebuild_reason}.")
+    for problem in report.errors:
+        err.print(f"[yellow]skipped[/] {problem}", markup=True, highlight=False)
+    for dup in report.duplicates:
+        err.print(f"[dim]duplicate skipped[/] {dup}", markup=True, highlight=False)
+    out.print(
+        f"added {report.added}, updated {report.updated}, removed {report.removed}, "
+        f"unchanged {report.unchanged} articles; embedded {report.chunks_embedded} chunks "
+        f"({report.chunks_reused} reused); index: {report.articles_total} articles, "
+        f"{report.chunks_total} chunks, in {report.seconds:.1f}s",
+        highlight=False,
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="Passages to draw from.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer a question from the indexed articles, with numbered citations."""
+    service = _service(data_dir)
+    answer = service.ask(question, k)
+    service.remember(answer)
+    if as_json:
+        sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _say(answer_text(answer))
+
+
+@app.command()
+def show(
+    n: Annotated[int, typer.Argument(help="The source number from the last answer.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Print cited passage N of the last answer in full."""
+    answer = _service(data_dir).last_answer()
+    source = answer.source(n)
+    if source is None:
+        raise NotFoundError(f"the last answer has sources 1-{len(answer.sources)}, not {n}")
+    _say(passage_text(source))
+
+
+@app.command()
+def sources(data_dir: DataDir = None) -> None:
+    """List the indexed articles."""
+    service = _service(data_dir)
+    for art in service.articles():
+        meta = ", ".join(p for p in (art.source, art.published[:10]) if p)
+        out.print(f"{art.title} — {meta} ({art.chunks} chunks) [{art.id}]", highlight=False, markup=False)
+
+
+@app.command()
+def status(data_dir: DataDir = None) -> None:
+    """Show what the published index holds."""
+    st = _service(data_dir).status()
+    out.print(
+        f"{st.articles} articles, {st.chunks} chunks, built {st.built_at} with {st.model} "
+        f"({st.generation})",
+        highlight=False,
+    )
+
+
+@app.command()
+def chat(data_dir: DataDir = None) -> None:
+    """Ask questions in a terminal session; `show N` opens a passage, an empty line quits."""
+    service = _service(data_dir)
+    service.status()  # fail early if there is no index
+    last = None
+    while True:
+        try:
+            line = input("question> ").strip()
+        except EOFError:
+            break
+        if not line or line in {"quit", "exit"}:
+            break
+        try:
+            if line.startswith("show ") and line[5:].strip().isdigit() and last is not None:
+                source = last.source(int(line[5:]))
+                _say(passage_text(source) if source else "No such source.")
+                continue
+            last = service.ask(line)
+            service.remember(last)
+            _say(answer_text(last))
+        except QuestionError as exc:
+            err.print(f"{exc}", highlight=False, markup=False)
+
+
+@app.command()
+def serve(data_dir: DataDir = None, corpus: CorpusDir = None) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN in the environment or .env)."""
+    from bot.discord_app import run_bot
+
+    run_bot(load_settings(data_dir=data_dir, corpus_dir=corpus))
+
+
+def main() -> None:
+    """Entry point: user mistakes become one line on stderr and an exit code, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except FootnoteError as exc:
+        err.print(f"Error: {exc}", highlight=False, markup=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors come through here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+_ = Settings  # re-exported for type checkers of callers

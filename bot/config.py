@@ -1,0 +1,78 @@
+"""The only module that reads the environment and .env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.chunk import ChunkSettings
+from index.embed import BUNDLED_MODEL
+from index.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Footnote's settings: FOOTNOTE_* variables, or the same names in a .env file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FOOTNOTE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("data"), description="Index, model cache and bot state.")
+    corpus_dir: Path = Field(Path("corpus"), description="Where the articles live.")
+    model: str = Field(BUNDLED_MODEL, description="Sentence-transformers model name or path.")
+    model_cache: Path | None = Field(None, description="Where the bundled model is unpacked.")
+    chunk_tokens: int = Field(200, ge=16, le=2048)
+    chunk_overlap: int = Field(40, ge=0)
+    top_k: int = Field(5, ge=1, le=20, description="Passages an answer is drawn from.")
+    min_similarity: float = Field(0.35, ge=-1.0, le=1.0)
+
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "FOOTNOTE_DISCORD_TOKEN")
+    )
+    guild_id: int | None = Field(None, description="Sync slash commands to this guild at once.")
+    allowed_channels: str = Field("", description="Comma-separated channel ids; empty: all.")
+    admin_role: str = Field("", description="Role name or id that may /reindex, besides Manage Server.")
+    cooldown_seconds: float = Field(10.0, ge=0)
+    answer_in_thread: bool = False
+    watch_interval: float = Field(2.0, gt=0, description="Seconds between corpus checks.")
+    feed_interval: float = Field(900.0, gt=0, description="Seconds between feed polls.")
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _channel_ids(cls, value: str) -> str:
+        for part in value.replace(" ", "").split(","):
+            if part and not part.isdigit():
+                raise ValueError(f"channel ids are numbers, got {part!r}")
+        return value
+
+    @property
+    def allowed_channel_ids(self) -> frozenset[int]:
+        return frozenset(int(p) for p in self.allowed_channels.replace(" ", "").split(",") if p)
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(max_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap)
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.model_cache or self.data_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment / .env, with overrides from the command line.
+
+    Raises:
+        ConfigError: a value is invalid (the message names the variable).
+    """
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        settings.chunking  # noqa: B018 - validates chunk_overlap against chunk_tokens
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FOOTNOTE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+    return settings

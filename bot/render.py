@@ -1,0 +1,36 @@
+"""Answers as plain terminal text (the CLI's view; the bot has its own)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.answer import Answer, Source
+
+
+def answer_text(answer: Answer, width: int = 100) -> str:
+    lines = [textwrap.fill(answer.text, width)]
+    if answer.sources:
+        lines += ["", "Sources:" if answer.found else "Nearest sources (they may not answer it):"]
+    for s in answer.sources:
+        lines.append(f"[{s.n}] {s.label()}")
+        if s.url:
+            lines.append(f"    {s.url}")
+        lines.append(textwrap.indent(textwrap.fill(f"“{s.snippet}”", width - 4), "    "))
+    if answer.sources:
+        lines += ["", "See a cited passage in full: footnote show N"]
+    return "\n".join(lines)
+
+
+def passage_text(source: Source, width: int = 100) -> str:
+    """The whole cited passage, the quoted snippet marked with »…«."""
+    rel_start = source.snippet_start - source.passage_start
+    rel_end = source.snippet_end - source.passage_start
+    body = source.passage
+    if 0 <= rel_start <= rel_end <= len(body):
+        body = f"{body[:rel_start]}»{body[rel_start:rel_end]}«{body[rel_end:]}"
+    head = [f"[{source.n}] {source.label()}"]
+    if source.url:
+        head.append(source.url)
+    head.append(f"article {source.article_id}, characters {source.passage_start}-{source.passage_end}")
+    paragraphs = [textwrap.fill(p, width) for p in body.split("\n") if p.strip()]
+    return "\n".join(head) + "\n\n" + "\n\n".join(paragraphs)

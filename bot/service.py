@@ -1,0 +1,123 @@
+"""Wires settings, model, index and answers together for the CLI and the bot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answer import Answer, AnswerSettings, compose_answer
+from bot.config import Settings
+from index.build import BuildReport, Progress, build_index
+from index.embed import Embedder, SentenceTransformerEmbedder
+from index.errors import NotFoundError
+from index.search import Passage, Retriever, SearchSettings, clean_question
+from index.store import ArticleRecord, Manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Status:
+    articles: int
+    chunks: int
+    built_at: str
+    model: str
+    generation: str
+
+
+class Footnote:
+    """One corpus + index + model; thread-safe, meant to be shared."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._retriever: Retriever | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = SentenceTransformerEmbedder(
+                    self.settings.model, cache_dir=self.settings.model_cache_dir
+                )
+            return self._embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        embedder = self.embedder
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = Retriever(self.settings.data_dir, embedder, SearchSettings())
+            return self._retriever
+
+    def index(self, *, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
+        """Bring the index up to date with the corpus (blocking; CPU heavy)."""
+        return build_index(
+            self.settings.corpus_dir,
+            self.settings.data_dir,
+            self.embedder,
+            self.settings.chunking,
+            rebuild=rebuild,
+            progress=progress,
+        )
+
+    def search(self, question: str, k: int | None = None) -> list[Passage]:
+        return self.retriever.search(question, k or self.settings.top_k)
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        """Answer a question from the index (blocking; CPU heavy).
+
+        Raises:
+            QuestionError, IndexMissingError, IndexCorruptError, IndexMismatchError.
+        """
+        question = clean_question(question)
+        passages = self.search(question, k)
+        return compose_answer(
+            question,
+            passages,
+            self.embedder,
+            AnswerSettings(min_similarity=self.settings.min_similarity),
+        )
+
+    def status(self) -> Status:
+        manifest: Manifest = self.retriever.snapshot().manifest
+        return Status(
+            articles=manifest.articles,
+            chunks=manifest.chunks,
+            built_at=manifest.built_at,
+            model=manifest.model,
+            generation=manifest.generation,
+        )
+
+    def articles(self) -> list[ArticleRecord]:
+        return self.retriever.snapshot().articles()
+
+    def article(self, article_id: str) -> ArticleRecord:
+        record = self.retriever.snapshot().article(article_id)
+        if record is None:
+            raise NotFoundError(f"no indexed article {article_id!r}")
+        return record
+
+    # The CLI's last answer, so `footnote show N` works across invocations and restarts.
+    @property
+    def _last_answer_path(self) -> Path:
+        return self.settings.data_dir / "last-answer.json"
+
+    def remember(self, answer: Answer) -> None:
+        path = self._last_answer_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(answer.to_dict(), ensure_ascii=False), "utf-8")
+        tmp.replace(path)
+
+    def last_answer(self) -> Answer:
+        try:
+            return Answer.from_dict(json.loads(self._last_answer_path.read_text("utf-8")))
+        except FileNotFoundError as exc:
+            raise NotFoundError("no answer yet: ask a question first with `footnote ask`") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NotFoundError("the saved last answer is unreadable; ask again") from exc

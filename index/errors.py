@@ -1,0 +1,75 @@
+"""Typed errors whose messages are safe to show a user.
+
+The library raises these; only the edges (CLI, bot) turn them into words and exit codes.
+"""
+
+from __future__ import annotations
+
+
+class FootnoteError(Exception):
+    """Base class: the message explains what went wrong and what to do about it."""
+
+    exit_code = 1
+
+
+class ConfigError(FootnoteError):
+    """A setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class QuestionError(FootnoteError):
+    """The question cannot be asked as given (empty, too long)."""
+
+    exit_code = 2
+
+
+class ArticleError(FootnoteError):
+    """One article file could not be read; the rest of the corpus still indexes."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class CorpusError(FootnoteError):
+    """The corpus directory itself is missing or unreadable."""
+
+    exit_code = 3
+
+
+class IndexMissingError(FootnoteError):
+    """No index has been built yet in the data directory."""
+
+    exit_code = 3
+
+
+class IndexCorruptError(FootnoteError):
+    """The published index is damaged or incomplete."""
+
+    exit_code = 4
+
+
+class IndexMismatchError(FootnoteError):
+    """The index was built with another model or other settings than the ones configured."""
+
+    exit_code = 4
+
+
+class IndexLockedError(FootnoteError):
+    """Another build holds the index lock."""
+
+    exit_code = 5
+
+
+class ModelError(FootnoteError):
+    """The embedding model cannot be loaded or failed its integrity check."""
+
+    exit_code = 6
+
+
+class NotFoundError(FootnoteError):
+    """A requested source, passage or article does not exist."""
+
+    exit_code = 2

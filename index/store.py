@@ -1,0 +1,271 @@
+"""The index directory: published generations of faiss vectors + SQLite + a manifest.
+
+    <data>/index/CURRENT            name of the published generation (replaced atomically)
+    <data>/index/gen-.../           manifest.json, vectors.faiss, meta.sqlite
+    <data>/index/build.lock         held by the one running build
+    <data>/index/embed-cache.sqlite vectors already computed, so a killed build resumes
+
+Readers only ever open a complete generation; a build writes a new one beside it and
+publishes it by replacing CURRENT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import IndexCorruptError, IndexMissingError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+META = "meta.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+    url TEXT NOT NULL, published TEXT NOT NULL, text TEXT NOT NULL, content_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    tokens INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    title, source, body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves also did does according
+    article articles report reported news""".split()
+)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built with; a reader refuses an index whose settings it cannot use."""
+
+    model: str
+    dimensions: int
+    model_max_tokens: int
+    chunking: dict[str, Any]
+    articles: int
+    chunks: int
+    built_at: str
+    generation: str
+    versions: dict[str, str] = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            return cls(**data)
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(f"index manifest {path} is missing") from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexCorruptError(f"index manifest {path} is unreadable: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A stored chunk with its article's metadata."""
+
+    chunk_id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str
+    url: str
+    published: str
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    id: str
+    path: str
+    title: str
+    source: str
+    url: str
+    published: str
+    text: str
+    content_hash: str
+    chunks: int = 0
+
+
+def index_dir(data_dir: Path) -> Path:
+    return data_dir / "index"
+
+
+def current_generation(root: Path) -> str | None:
+    """The published generation's name, or None when nothing was ever published."""
+    try:
+        name = (root / CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read {root / CURRENT}: {exc}") from exc
+    if not re.fullmatch(r"gen-[\w.-]+", name):
+        raise IndexCorruptError(f"{root / CURRENT} names no generation ({name[:40]!r})")
+    return name
+
+
+def publish(root: Path, generation: str) -> None:
+    """Atomically point CURRENT at a complete generation directory."""
+    tmp = root / f"{CURRENT}.tmp-{os.getpid()}"
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(generation + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / CURRENT)
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.executescript(SCHEMA)
+    return conn
+
+
+def keyword_query(question: str) -> str | None:
+    """An FTS5 OR-query of the question's content words, or None if it has none."""
+    words = [w for w in re.findall(r"\w+", question.lower()) if w not in _STOPWORDS]
+    unique = list(dict.fromkeys(w for w in words if len(w) > 1 or w.isdigit()))
+    if not unique:
+        return None
+    return " OR ".join(f'"{w}"' for w in unique[:64])
+
+
+class Snapshot:
+    """One published generation, opened read-only; safe to share between threads."""
+
+    def __init__(self, root: Path, generation: str) -> None:
+        import faiss
+
+        self.root = root
+        self.generation = generation
+        path = root / generation
+        self.manifest = Manifest.read(path / MANIFEST)
+        try:
+            self._faiss = faiss.read_index(str(path / VECTORS))
+        except RuntimeError as exc:
+            raise IndexCorruptError(f"vector file {path / VECTORS} is unreadable") from exc
+        try:
+            self._db = connect(path / META, readonly=True)
+            (count,) = self._db.execute("SELECT count(*) FROM chunks").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(f"database {path / META} is unreadable: {exc}") from exc
+        if count != self._faiss.ntotal or count != self.manifest.chunks:
+            raise IndexCorruptError(
+                f"index {path} is inconsistent: {count} chunks in SQLite, "
+                f"{self._faiss.ntotal} vectors, {self.manifest.chunks} in the manifest"
+            )
+        if self._faiss.d != self.manifest.dimensions:
+            raise IndexCorruptError(f"vector file {path / VECTORS} has the wrong dimensions")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open_current(cls, data_dir: Path) -> Snapshot:
+        root = index_dir(data_dir)
+        generation = current_generation(root)
+        if generation is None:
+            raise IndexMissingError(
+                f"no index in {data_dir} yet: run `footnote index` to build one from the corpus"
+            )
+        return cls(root, generation)
+
+    def dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """Chunk ids and cosine scores of the n nearest chunks."""
+        if self._faiss.ntotal == 0:
+            return []
+        scores, ids = self._faiss.search(vector.reshape(1, -1).astype(np.float32), n)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def vector(self, chunk_id: int) -> np.ndarray:
+        """The stored vector of one chunk."""
+        return np.asarray(self._faiss.reconstruct(int(chunk_id)), dtype=np.float32)
+
+    def keyword(self, question: str, n: int) -> list[tuple[int, float]]:
+        """Chunk ids and BM25 scores (higher is better) of the n best keyword matches."""
+        query = keyword_query(question)
+        if query is None:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, -bm25(chunks_fts, 2.0, 1.0, 1.0) AS score FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 2.0, 1.0, 1.0) LIMIT ?",
+                (query, n),
+            ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id, c.article_id, c.ordinal, c.start, c.end, c.text, a.title, a.source, "
+                f"a.url, a.published FROM chunks c JOIN articles a ON a.id = c.article_id "
+                f"WHERE c.id IN ({marks})",
+                ids,
+            ).fetchall()
+        return {row[0]: ChunkRecord(*row) for row in rows}
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, path, title, source, url, published, text, content_hash, "
+                "(SELECT count(*) FROM chunks WHERE article_id = articles.id) "
+                "FROM articles WHERE id = ?",
+                (article_id,),
+            ).fetchone()
+        return ArticleRecord(*row) if row else None
+
+    def articles(self) -> list[ArticleRecord]:
+        """Every indexed article, newest first, with its text left empty."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, path, title, source, url, published, '', content_hash, "
+                "(SELECT count(*) FROM chunks WHERE article_id = articles.id) "
+                "FROM articles ORDER BY published DESC, title"
+            ).fetchall()
+        return [ArticleRecord(*row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
