@@ -88,7 +88,9 @@ class Answer:
             question=data["question"],
             found=data["found"],
             claims=[Claim(**c) for c in data["claims"]],
-            sources=[Source(**{k: v for k, v in s.items() if k in fields}) for s in data["sources"]],
+            sources=[
+                Source(**{k: v for k, v in s.items() if k in fields}) for s in data["sources"]
+            ],
         )
 
 
@@ -157,7 +159,9 @@ def _not_found(
     return Answer(question=question, found=False, sources=sources)
 
 
-def _score_sentences(question: str, passages: list[Passage], embedder: Embedder) -> list[_Candidate]:
+def _score_sentences(
+    question: str, passages: list[Passage], embedder: Embedder
+) -> list[_Candidate]:
     spans: list[tuple[Passage, int, int, str]] = []
     for passage in passages:
         for span in sentence_spans(passage.text):
@@ -214,4 +218,3 @@ def _source(n: int, cand: _Candidate) -> Source:
         passage_start=p.start,
         passage_end=p.end,
     )
-

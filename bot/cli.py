@@ -117,7 +117,9 @@ def _print_report(report: BuildReport) -> None:
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
-    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="Passages to draw from.")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, max=20, help="Passages to draw from.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
     data_dir: DataDir = None,
 ) -> None:
@@ -150,7 +152,9 @@ def sources(data_dir: DataDir = None) -> None:
     service = _service(data_dir)
     for art in service.articles():
         meta = ", ".join(p for p in (art.source, art.published[:10]) if p)
-        out.print(f"{art.title} — {meta} ({art.chunks} chunks) [{art.id}]", highlight=False, markup=False)
+        out.print(
+            f"{art.title} — {meta} ({art.chunks} chunks) [{art.id}]", highlight=False, markup=False
+        )
 
 
 @app.command()

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     )
     guild_id: int | None = Field(None, description="Sync slash commands to this guild at once.")
     allowed_channels: str = Field("", description="Comma-separated channel ids; empty: all.")
-    admin_role: str = Field("", description="Role name or id that may /reindex, besides Manage Server.")
+    admin_role: str = Field(
+        "", description="Role name or id that may /reindex, besides Manage Server."
+    )
     cooldown_seconds: float = Field(10.0, ge=0)
     answer_in_thread: bool = False
     watch_interval: float = Field(2.0, gt=0, description="Seconds between corpus checks.")

@@ -31,6 +31,8 @@ def passage_text(source: Source, width: int = 100) -> str:
     head = [f"[{source.n}] {source.label()}"]
     if source.url:
         head.append(source.url)
-    head.append(f"article {source.article_id}, characters {source.passage_start}-{source.passage_end}")
+    head.append(
+        f"article {source.article_id}, characters {source.passage_start}-{source.passage_end}"
+    )
     paragraphs = [textwrap.fill(p, width) for p in body.split("\n") if p.strip()]
     return "\n".join(head) + "\n\n" + "\n\n".join(paragraphs)

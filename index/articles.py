@@ -21,6 +21,7 @@ HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSON_SUFFIXES = frozenset({".json", ".jsonl"})
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MIN_HTML_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -154,16 +155,18 @@ def _from_html(content: str, rel: str) -> Article:
     import trafilatura  # local: the import is slow and only HTML needs it
 
     doc = trafilatura.bare_extraction(content, with_metadata=True, favor_precision=True)
-    if doc is None or not (doc.text or "").strip():
+    fields: dict[str, Any] = (doc if isinstance(doc, dict) else doc.as_dict()) if doc else {}
+    # A page whose extract is a few words (a menu, a cookie notice) holds no article.
+    if len(str(fields.get("text") or "").split()) < MIN_HTML_WORDS:
         raise ArticleError(rel, "no article text found in the HTML")
     return _make_article(
         rel,
         rel,
-        title=doc.title or Path(rel).stem,
-        source=doc.sitename or doc.hostname or "",
-        url=doc.url or "",
-        published=doc.date or "",
-        text=doc.text,
+        title=fields.get("title") or Path(rel).stem,
+        source=fields.get("sitename") or fields.get("hostname") or "",
+        url=fields.get("url") or "",
+        published=fields.get("date") or "",
+        text=str(fields["text"]),
     )
 
 

@@ -205,7 +205,9 @@ class _Builder:
         reason = None
         if rebuild:
             reason = "a full rebuild was asked for"
-        elif manifest.model != self.embedder.name or manifest.dimensions != self.embedder.dimensions:
+        elif (
+            manifest.model != self.embedder.name or manifest.dimensions != self.embedder.dimensions
+        ):
             reason = (
                 f"the embedding model changed from {manifest.model} ({manifest.dimensions}d) "
                 f"to {self.embedder.name} ({self.embedder.dimensions}d)"
@@ -236,7 +238,7 @@ class _Builder:
             db.close()
         return known == {a.id: a.content_hash for a in articles}
 
-    def _diff(self, db: sqlite3.Connection, articles: list[Article], vectors) -> list[Article]:  # type: ignore[no-untyped-def]
+    def _diff(self, db: sqlite3.Connection, articles: list[Article], vectors) -> list[Article]:
         """Drop removed and changed articles; return the ones to (re-)embed."""
         known = dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
         current = {a.id for a in articles}
@@ -255,7 +257,10 @@ class _Builder:
             else:
                 self.report.unchanged += 1
         for article_id in stale:
-            ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+            ids = [
+                r[0]
+                for r in db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
+            ]
             if ids:
                 vectors.remove_ids(np.asarray(ids, dtype=np.int64))
                 db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
@@ -263,7 +268,9 @@ class _Builder:
             db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return todo
 
-    def _add(self, db: sqlite3.Connection, vectors, todo: list[Article], progress: Progress | None) -> None:  # type: ignore[no-untyped-def]
+    def _add(
+        self, db: sqlite3.Connection, vectors, todo: list[Article], progress: Progress | None
+    ) -> None:
         pending: list[tuple[Article, list[Chunk]]] = []
         for article in todo:
             try:
@@ -279,15 +286,31 @@ class _Builder:
             db.execute(
                 "INSERT INTO articles (id, path, title, source, url, published, text, content_hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (article.id, article.path, article.title, article.source, article.url,
-                 article.published, article.text, article.content_hash),
+                (
+                    article.id,
+                    article.path,
+                    article.title,
+                    article.source,
+                    article.url,
+                    article.published,
+                    article.text,
+                    article.content_hash,
+                ),
             )
             for chunk in chunks:
                 chunk_id = next_id + row
                 db.execute(
                     "INSERT INTO chunks (id, article_id, ordinal, start, end, tokens, text)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (chunk_id, article.id, chunk.ordinal, chunk.start, chunk.end, chunk.tokens, chunk.text),
+                    (
+                        chunk_id,
+                        article.id,
+                        chunk.ordinal,
+                        chunk.start,
+                        chunk.end,
+                        chunk.tokens,
+                        chunk.text,
+                    ),
                 )
                 db.execute(
                     "INSERT INTO chunks_fts (rowid, title, source, body) VALUES (?, ?, ?, ?)",

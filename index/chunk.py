@@ -74,7 +74,7 @@ class Chunker:
         self._model_max = model_max
 
     @cached_property
-    def _encoding(self):  # type: ignore[no-untyped-def]
+    def _encoding(self):
         import tiktoken
 
         try:
@@ -95,7 +95,9 @@ class Chunker:
         head = header(article)
         if not self._fits(head, 0, min(len(head), 40), head):
             raise ArticleError(article.id, "title and outlet are too long to fit in one chunk")
-        units = [piece for span in sentence_spans(text) for piece in self._split_long(text, span, head)]
+        units = [
+            piece for span in sentence_spans(text) for piece in self._split_long(text, span, head)
+        ]
         chunks: list[Chunk] = []
         i = 0
         while i < len(units):
@@ -104,13 +106,23 @@ class Chunker:
                 j += 1
             start, end = units[i].start, units[j - 1].end
             chunks.append(
-                Chunk(article.id, len(chunks), start, end, text[start:end], self.count(text[start:end]))
+                Chunk(
+                    article.id,
+                    len(chunks),
+                    start,
+                    end,
+                    text[start:end],
+                    self.count(text[start:end]),
+                )
             )
             if j >= len(units):
                 break
             # Step back over trailing sentences that fit in the overlap, but always move forward.
             back = j
-            while back - 1 > i and self.count(text[units[back - 1].start : end]) <= self.settings.overlap_tokens:
+            while (
+                back - 1 > i
+                and self.count(text[units[back - 1].start : end]) <= self.settings.overlap_tokens
+            ):
                 back -= 1
             i = back
         return chunks

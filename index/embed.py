@@ -96,7 +96,7 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self._model = self._load()
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -135,7 +135,9 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         tokenizer = self._model.tokenizer
-        return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+        return len(
+            tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        )
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:

@@ -98,7 +98,9 @@ class Retriever:
             except IndexCorruptError:
                 if current is None:
                     raise
-                log.exception("new index generation %s is unusable; keeping %s", name, current.generation)
+                log.exception(
+                    "new index generation %s is unusable; keeping %s", name, current.generation
+                )
                 return current
             self._check_model(fresh)
             self._snapshot = fresh

@@ -12,8 +12,10 @@ _BOUNDARY = re.compile(
     r"""(?<=[.!?])["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9])|\n\s*""",
 )
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt gen gov sen rep inc co corp ltd vs etc no jan feb mar apr jun "
-    "jul aug sep sept oct nov dec u.s u.k e.g i.e a.m p.m".split()
+    (
+        "mr mrs ms dr prof sr jr st mt gen gov sen rep inc co corp ltd vs etc no jan feb mar apr "
+        "jun jul aug sep sept oct nov dec u.s u.k e.g i.e a.m p.m"
+    ).split()
 )
 
 

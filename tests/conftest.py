@@ -55,6 +55,8 @@ def service(settings: Settings, fake_embedder: FakeEmbedder) -> Footnote:
 
 
 @pytest.fixture(scope="session")
-def real_embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentenceTransformerEmbedder]:
+def real_embedder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SentenceTransformerEmbedder]:
     """The real bundled all-MiniLM-L6-v2, loaded once per test session."""
     yield SentenceTransformerEmbedder(cache_dir=tmp_path_factory.mktemp("models"))

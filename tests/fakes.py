@@ -18,7 +18,9 @@ class FakeEmbedder:
     Counts calls and embedded texts so tests can assert what was (re-)embedded.
     """
 
-    def __init__(self, name: str = "fake-hash", dimensions: int = 64, max_tokens: int = 128) -> None:
+    def __init__(
+        self, name: str = "fake-hash", dimensions: int = 64, max_tokens: int = 128
+    ) -> None:
         self._name = name
         self._dimensions = dimensions
         self._max_tokens = max_tokens
