@@ -24,7 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
 err = Console(stderr=True)
 
 DataDir = Annotated[
@@ -105,12 +104,11 @@ def _print_report(report: BuildReport) -> None:
         err.print(f"[yellow]skipped[/] {problem}", markup=True, highlight=False)
     for dup in report.duplicates:
         err.print(f"[dim]duplicate skipped[/] {dup}", markup=True, highlight=False)
-    out.print(
+    _say(
         f"added {report.added}, updated {report.updated}, removed {report.removed}, "
         f"unchanged {report.unchanged} articles; embedded {report.chunks_embedded} chunks "
         f"({report.chunks_reused} reused); index: {report.articles_total} articles, "
-        f"{report.chunks_total} chunks, in {report.seconds:.1f}s",
-        highlight=False,
+        f"{report.chunks_total} chunks, in {report.seconds:.1f}s"
     )
 
 
@@ -152,19 +150,16 @@ def sources(data_dir: DataDir = None) -> None:
     service = _service(data_dir)
     for art in service.articles():
         meta = ", ".join(p for p in (art.source, art.published[:10]) if p)
-        out.print(
-            f"{art.title} — {meta} ({art.chunks} chunks) [{art.id}]", highlight=False, markup=False
-        )
+        _say(f"{art.title} — {meta} ({art.chunks} chunks) [{art.id}]")
 
 
 @app.command()
 def status(data_dir: DataDir = None) -> None:
     """Show what the published index holds."""
     st = _service(data_dir).status()
-    out.print(
+    _say(
         f"{st.articles} articles, {st.chunks} chunks, built {st.built_at} with {st.model} "
-        f"({st.generation})",
-        highlight=False,
+        f"({st.generation})"
     )
 
 
@@ -199,6 +194,11 @@ def serve(data_dir: DataDir = None, corpus: CorpusDir = None) -> None:
     from bot.discord_app import run_bot
 
     run_bot(load_settings(data_dir=data_dir, corpus_dir=corpus))
+
+
+from bot.eval import eval_app  # noqa: E402 - registered after the commands it sits beside
+
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

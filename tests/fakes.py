@@ -8,6 +8,12 @@ import re
 import numpy as np
 
 
+_STOP = frozenset(
+    "a an and are as at be by did do does for from had has have he her his how in is it its of "
+    "on or she that the their they this to was were what when where which who why will with".split()
+)
+
+
 def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
@@ -19,7 +25,7 @@ class FakeEmbedder:
     """
 
     def __init__(
-        self, name: str = "fake-hash", dimensions: int = 64, max_tokens: int = 128
+        self, name: str = "fake-hash", dimensions: int = 256, max_tokens: int = 128
     ) -> None:
         self._name = name
         self._dimensions = dimensions
@@ -47,6 +53,8 @@ class FakeEmbedder:
         out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
+                if word in _STOP:
+                    continue
                 digest = hashlib.blake2b(_stem(word).encode(), digest_size=4).digest()
                 out[row, int.from_bytes(digest, "little") % self._dimensions] += 1.0
             norm = np.linalg.norm(out[row])

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from bot.answer import NOT_FOUND, Answer
+from bot.service import Footnote
+
+
+def _check_citations(service: Footnote, answer: Answer) -> None:
+    for source in answer.sources:
+        article = service.article(source.article_id)
+        assert article.text[source.snippet_start : source.snippet_end] == source.snippet
+        assert article.text[source.passage_start : source.passage_end] == source.passage
+        assert source.snippet in source.passage
+        assert (source.title, source.source, source.url) == (article.title, article.source, article.url)
+
+
+def test_answer_quotes_the_right_sentence_with_a_citation(service: Footnote) -> None:
+    answer = service.ask("How much did the bridge cost?")
+    assert answer.found
+    assert "1.2 billion dollars" in answer.text
+    assert "[1]" in answer.text
+    first = answer.source(1)
+    assert first is not None and first.url == "https://herald.example/harbor-bridge"
+    assert first.date == "2024-03-14"
+    _check_citations(service, answer)
+
+
+def test_every_snippet_is_verbatim_for_many_questions(service: Footnote) -> None:
+    questions = [
+        "Who is the chief executive of Northwind Airways?",
+        "What temperature closed the schools?",
+        "How long can you keep a library telescope?",
+        "When does the four-day week trial start?",
+        "How much did arabica coffee cost per pound?",
+        "What opening did the chess champion play?",
+    ]
+    for question in questions:
+        answer = service.ask(question)
+        assert answer.found, question
+        assert len(answer.claims) == len(answer.sources) >= 1
+        assert [s.n for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+        for claim in answer.claims:
+            assert f"{claim.text} [{claim.n}]" in answer.text
+            assert answer.source(claim.n).snippet == claim.text  # type: ignore[union-attr]
+        _check_citations(service, answer)
+
+
+def test_abstains_when_the_articles_do_not_hold_the_answer(service: Footnote) -> None:
+    answer = service.ask("What is the airspeed velocity of an unladen swallow?")
+    assert not answer.found
+    assert answer.text == NOT_FOUND
+    assert answer.claims == []
+    assert 1 <= len(answer.sources) <= 3  # the nearest sources, shown as such
+    _check_citations(service, answer)
+
+
+def test_answer_round_trips_through_json(service: Footnote) -> None:
+    answer = service.ask("What did Mayor Elena Ruiz do?")
+    again = Answer.from_dict(answer.to_dict())
+    assert again == answer
+    assert answer.to_dict()["answer"] == answer.text

@@ -1,0 +1,111 @@
+"""The console script, end to end in-process, with the fake embedder standing in for the model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import bot.service
+from bot import cli
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, news_corpus: Path):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(bot.service, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FOOTNOTE_CORPUS_DIR", str(news_corpus))
+    monkeypatch.setenv("FOOTNOTE_MIN_SIMILARITY", "0.2")
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["footnote", *args])
+        code = 0
+        try:
+            cli.main()
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+def test_index_ask_show_sources_status(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("index")
+    assert code == 0 and "added 7, updated 0, removed 0, unchanged 0" in out
+    code, out, _ = run("index")
+    assert code == 0 and "unchanged 7" in out and "embedded 0 chunks" in out
+
+    code, out, _ = run("ask", "How much did the bridge cost?")
+    assert code == 0
+    assert "1.2 billion dollars" in out and "[1]" in out
+    assert "Harbor City Herald, 2024-03-14" in out and "https://herald.example/harbor-bridge" in out
+
+    code, out, _ = run("show", "1")
+    assert code == 0 and "»" in out and "1.2 billion dollars" in out and "characters" in out
+
+    code, out, _ = run("sources")
+    assert code == 0 and out.count("\n") == 7 and "Daily Pawn" in out
+
+    code, out, _ = run("status")
+    assert code == 0 and out.startswith("7 articles")
+
+
+def test_ask_json(run) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    code, out, _ = run("ask", "Who won the chess championship?", "--json", "-k", "3")
+    data = json.loads(out)
+    assert code == 0 and data["found"] and data["sources"][0]["title"].startswith("Teenager wins")
+
+
+def test_not_found_is_said_plainly(run) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    code, out, _ = run("ask", "What is the airspeed velocity of an unladen swallow?")
+    assert code == 0 and "couldn't find" in out and "Nearest sources" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("ask", "How much?"), 3, "no index"),
+        (("show", "1"), 2, "no answer yet"),
+        (("status",), 3, "footnote index"),
+    ],
+)
+def test_errors_before_indexing(run, args, code, message) -> None:  # type: ignore[no-untyped-def]
+    got, out, err = run(*args)
+    assert got == code and message in err and "Traceback" not in err + out
+
+
+def test_question_errors(run) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    code, _, err = run("ask", "   ")
+    assert code == 2 and "empty" in err
+    code, _, err = run("ask", "x" * 5000)
+    assert code == 2 and "limited to 1,000 characters" in err
+    run("ask", "How much did the bridge cost?")
+    code, _, err = run("show", "9")
+    assert code == 2 and "not 9" in err
+
+
+def test_unreadable_corpus(run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FOOTNOTE_CORPUS_DIR", str(tmp_path / "missing"))
+    code, _, err = run("index")
+    assert code == 3 and "does not exist" in err
+
+
+def test_invalid_setting_is_named(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FOOTNOTE_TOP_K", "lots")
+    code, _, err = run("status")
+    assert code == 2 and "FOOTNOTE_TOP_K" in err
+
+
+def test_chat_session(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    lines = iter(["How much did the bridge cost?", "show 1", "", "never read"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code, out, _ = run("chat")
+    assert code == 0 and "across the bay. [1]" in out and "»" in out

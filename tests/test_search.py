@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.service import Footnote
+from index.errors import QuestionError
+from index.search import MAX_QUESTION_CHARS, clean_question
+
+
+def test_hybrid_retrieval_ranks_the_right_article_first(service: Footnote) -> None:
+    cases = {
+        "How much did the new bridge in Harbor City cost?": "harbor-bridge.md",
+        "Why are coffee prices rising?": "coffee-prices.html",
+        "Who won the chess championship?": "chess-final.md",
+        "How many electric planes did Northwind order?": "wire.json#https://aeroweekly.example/electric-aircraft",
+    }
+    for question, article_id in cases.items():
+        passages = service.search(question, 3)
+        assert passages[0].article_id == article_id, question
+
+
+def test_keyword_side_finds_rare_names(service: Footnote) -> None:
+    passages = service.search("Nandakumar", 3)
+    assert passages[0].article_id == "chess-final.md"
+    assert passages[0].keyword_rank == 1
+
+
+def test_passages_are_exact_spans_with_metadata(service: Footnote) -> None:
+    for passage in service.search("library telescopes astronomy grant", 5):
+        article = service.article(passage.article_id)
+        assert article.text[passage.start : passage.end] == passage.text
+        assert passage.title == article.title and passage.source == article.source
+        assert -1.0 <= passage.similarity <= 1.0001
+
+
+def test_k_limits_results_and_scores_descend(service: Footnote) -> None:
+    passages = service.search("city council harbor", 4)
+    assert len(passages) == 4
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question(question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        clean_question(question)
+
+
+def test_huge_question() -> None:
+    with pytest.raises(QuestionError, match="limited to 1,000 characters; yours has 5,000"):
+        clean_question("x" * 5000)
+    assert clean_question("  a   b ") == "a b"
+    assert len(clean_question("y" * MAX_QUESTION_CHARS)) == MAX_QUESTION_CHARS
