@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 
-
 _STOP = frozenset(
     "a an and are as at be by did do does for from had has have he her his how in is it its of "
     "on or she that the their they this to was were what when where which who why will with".split()

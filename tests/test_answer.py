@@ -10,7 +10,11 @@ def _check_citations(service: Footnote, answer: Answer) -> None:
         assert article.text[source.snippet_start : source.snippet_end] == source.snippet
         assert article.text[source.passage_start : source.passage_end] == source.passage
         assert source.snippet in source.passage
-        assert (source.title, source.source, source.url) == (article.title, article.source, article.url)
+        assert (source.title, source.source, source.url) == (
+            article.title,
+            article.source,
+            article.url,
+        )
 
 
 def test_answer_quotes_the_right_sentence_with_a_citation(service: Footnote) -> None:

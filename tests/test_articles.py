@@ -135,6 +135,12 @@ def test_shipped_sample_corpus_has_metadata_and_no_page_furniture() -> None:
     newsletter = next(a for a in loaded.articles if a is not scmp)
     assert newsletter.published == "2022-06-20"
     for article in loaded.articles:
-        for furniture in ("Advertisement", "Get more with myNEWS", "Subscribe to our newsletter",
-                          "Newsletter subscription", "Photo: AP", "02:26"):
+        for furniture in (
+            "Advertisement",
+            "Get more with myNEWS",
+            "Subscribe to our newsletter",
+            "Newsletter subscription",
+            "Photo: AP",
+            "02:26",
+        ):
             assert furniture not in article.text

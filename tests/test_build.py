@@ -87,9 +87,11 @@ def test_incremental_index_equals_a_clean_build(news_corpus: Path, tmp_path: Pat
     _build(news_corpus, tmp_path / "clean", embedder)
     inc, clean = Snapshot.open_current(tmp_path / "inc"), Snapshot.open_current(tmp_path / "clean")
     question = embedder.embed(["zoo panda bridge coffee"])[0]
+
     def texts(snap: Snapshot) -> list[str]:
         ids = [cid for cid, _ in snap.dense(question, 50)]
         return [snap.chunks(ids)[i].text for i in ids]
+
     assert texts(inc) == texts(clean)
 
 
@@ -109,11 +111,15 @@ def test_model_change_forces_full_rebuild_and_search_detects_mismatch(
 def test_chunk_settings_change_forces_full_rebuild(news_corpus: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     _build(news_corpus, data, FakeEmbedder())
-    report = build_index(news_corpus, data, FakeEmbedder(), ChunkSettings(max_tokens=30, overlap_tokens=5))
+    report = build_index(
+        news_corpus, data, FakeEmbedder(), ChunkSettings(max_tokens=30, overlap_tokens=5)
+    )
     assert report.full_rebuild_reason and "chunk settings changed" in report.full_rebuild_reason
 
 
-def test_a_second_builder_is_refused_with_a_clear_message(news_corpus: Path, tmp_path: Path) -> None:
+def test_a_second_builder_is_refused_with_a_clear_message(
+    news_corpus: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     with build_lock(data), pytest.raises(IndexLockedError, match="another build is running"):
         _build(news_corpus, data, FakeEmbedder())

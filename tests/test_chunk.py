@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from index.articles import Article
@@ -10,7 +12,9 @@ from tests.fakes import FakeEmbedder
 
 
 def _article(text: str, title: str = "A title") -> Article:
-    return Article(id="a", title=title, source="Wire", url="", published="2024-01-01", text=text, path="a")
+    return Article(
+        id="a", title=title, source="Wire", url="", published="2024-01-01", text=text, path="a"
+    )
 
 
 LONG = " ".join(
@@ -41,7 +45,7 @@ def test_chunks_are_exact_spans_within_token_budget_with_overlap() -> None:
         assert chunker.count(chunk.text) <= 60
         assert chunk.tokens == chunker.count(chunk.text)
     # Consecutive chunks overlap, and together they cover the whole article.
-    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:], strict=False))
+    assert all(b.start < a.end for a, b in itertools.pairwise(chunks))
     assert chunks[0].start == 0 and chunks[-1].end == len(article.text)
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
 

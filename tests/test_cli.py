@@ -14,7 +14,12 @@ from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, news_corpus: Path):  # type: ignore[no-untyped-def]
+def run(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    news_corpus: Path,
+):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(bot.service, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
     monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FOOTNOTE_CORPUS_DIR", str(news_corpus))
