@@ -13,7 +13,7 @@ from index.articles import display_date
 from index.embed import Embedder
 from index.search import Passage
 from index.sentences import sentence_spans
-from index.store import keyword_query
+from index.store import content_words
 
 NOT_FOUND = "I couldn't find an answer to that in the indexed articles."
 MIN_SENTENCE_CHARS = 25
@@ -101,6 +101,9 @@ class AnswerSettings:
     min_similarity: float = 0.35
     # A sentence scoring this far below the best one is not worth quoting.
     max_gap: float = 0.12
+    # Abstain when more than this share of the names/numbers asked about appear in no passage
+    # ("Who is the CEO of Tesla?" over articles that never mention Tesla).
+    max_missing_names: float = 0.34
     nearest_sources: int = 3
 
 
@@ -127,7 +130,11 @@ def compose_answer(
     """
     settings = settings or AnswerSettings()
     candidates = _score_sentences(question, passages, embedder)
-    if not candidates or candidates[0].similarity < settings.min_similarity:
+    if (
+        not candidates
+        or candidates[0].score < settings.min_similarity
+        or _missing_names(question, passages) > settings.max_missing_names
+    ):
         return _not_found(question, passages, candidates, settings)
     best = candidates[0].score
     chosen: list[_Candidate] = []
@@ -174,13 +181,16 @@ def _score_sentences(
     vectors = embedder.embed([question] + [s[3] for s in spans])
     sims = vectors[1:] @ vectors[0]
     words = _content_words(question)
+    names = _names(question)
     ranks = {p.chunk_id: i for i, p in enumerate(passages)}
     out = []
     for (passage, start, end, text), sim in zip(spans, sims, strict=True):
-        overlap = len(words & _content_words(text)) / len(words) if words else 0.0
-        # Cosine carries meaning; word overlap rewards the names and numbers asked about;
-        # the passage's retrieval rank breaks near-ties.
-        score = float(sim) + 0.2 * overlap - 0.01 * ranks[passage.chunk_id]
+        found = _content_words(text)
+        overlap = len(words & found) / len(words) if words else 0.0
+        named = len(names & found) / len(names) if names else 0.0
+        # Cosine carries meaning; word overlap rewards the terms asked about, names (which a
+        # small model knows little of) most; the passage's retrieval rank breaks near-ties.
+        score = float(sim) + 0.2 * overlap + 0.15 * named - 0.01 * ranks[passage.chunk_id]
         out.append(_Candidate(passage, start, end, text, float(sim), score))
     out.sort(key=lambda c: -c.score)
     return out
@@ -188,9 +198,28 @@ def _score_sentences(
 
 def _content_words(text: str) -> set[str]:
     """Content words, crudely stemmed so 'heads' meets 'head' and 'Alibaba's' meets 'Alibaba'."""
-    query = keyword_query(text.replace("’", "'"))
-    words = query.replace('"', "").split(" OR ") if query else []
+    words = content_words(text.replace("’", "'"))
     return {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words}
+
+
+def _names(question: str) -> set[str]:
+    """Proper names and numbers in a question: capitalised words after the first, and figures."""
+    words = re.findall(r"[\w'’.-]+", question.replace("’", "'"))
+    picked = [
+        w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w)
+    ]
+    return _content_words(" ".join(picked))
+
+
+def _missing_names(question: str, passages: list[Passage]) -> float:
+    """The share of the question's names found in none of the passages (text, title or outlet)."""
+    names = _names(question)
+    if not names:
+        return 0.0
+    seen: set[str] = set()
+    for p in passages:
+        seen |= _content_words(f"{p.title} {p.source} {p.text}")
+    return len(names - seen) / len(names)
 
 
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:

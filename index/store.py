@@ -164,13 +164,16 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def content_words(text: str) -> list[str]:
+    """The text's distinct lower-cased words, stopwords and single letters left out, in order."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    return list(dict.fromkeys(w for w in words if len(w) > 1 or w.isdigit()))
+
+
 def keyword_query(question: str) -> str | None:
     """An FTS5 OR-query of the question's content words, or None if it has none."""
-    words = [w for w in re.findall(r"\w+", question.lower()) if w not in _STOPWORDS]
-    unique = list(dict.fromkeys(w for w in words if len(w) > 1 or w.isdigit()))
-    if not unique:
-        return None
-    return " OR ".join(f'"{w}"' for w in unique[:64])
+    words = content_words(question)
+    return " OR ".join(f'"{w}"' for w in words[:64]) if words else None
 
 
 class Snapshot:

@@ -62,3 +62,10 @@ def test_answer_round_trips_through_json(service: Footnote) -> None:
     again = Answer.from_dict(answer.to_dict())
     assert again == answer
     assert answer.to_dict()["answer"] == answer.text
+
+
+def test_abstains_when_the_names_asked_about_appear_nowhere(service: Footnote) -> None:
+    # "mayor" matches the bridge article well; "Springfield" is in no article.
+    assert service.ask("Who is the mayor of Harbor City?").found
+    answer = service.ask("Who is the mayor of Springfield?")
+    assert not answer.found and answer.sources
