@@ -16,7 +16,11 @@ class Settings(BaseSettings):
     """Footnote's settings: FOOTNOTE_* variables, or the same names in a .env file."""
 
     model_config = SettingsConfigDict(
-        env_prefix="FOOTNOTE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="FOOTNOTE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     data_dir: Path = Field(Path("data"), description="Index, model cache and bot state.")

@@ -1,0 +1,627 @@
+"""The Discord bot: pure rendering within Discord's limits, and the real discord.py client end to
+end against a loopback fake Discord (tests/fake_discord.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import yarl
+from pydantic import SecretStr
+
+from bot.answer import Answer, Claim, Source
+from bot.config import Settings
+from bot.discord_app import (
+    APOLOGY,
+    BUTTON_LABEL_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    BackgroundTask,
+    Cooldowns,
+    FootnoteBot,
+    OnCooldown,
+    answer_description,
+    answer_embed,
+    answer_view,
+    clip,
+    create_bot,
+    embed_length,
+    passage_embed,
+    run_bot,
+    serve_bot,
+)
+from bot.service import Footnote
+from index.errors import ConfigError
+from tests.fake_discord import (
+    EPHEMERAL,
+    TOKEN,
+    FakeDiscord,
+    Interaction,
+    validate_components,
+    validate_message,
+)
+from tests.fakes import FakeEmbedder
+
+TIMEOUT = 10.0
+BRIDGE = "How much did the bridge cost?"
+
+StartBot = Callable[..., Awaitable[FootnoteBot]]
+
+
+# --- Helpers --------------------------------------------------------------------------------------
+
+
+def make_source(n: int, *, url: str = "https://herald.example/a", size: int = 1) -> Source:
+    snippet = ("The bridge cost 1.2 billion dollars. " * size).strip()
+    passage = f"Before it. {snippet} After it."
+    return Source(
+        n=n,
+        title=f"Harbor City opens a new bridge, part {n} " * size,
+        source="Harbor City Herald " * size,
+        published="2024-03-14",
+        url=url,
+        article_id=f"bridge-{n}.md",
+        chunk_id=n,
+        snippet=snippet,
+        snippet_start=11,
+        snippet_end=11 + len(snippet),
+        passage=passage,
+        passage_start=0,
+        passage_end=len(passage),
+    )
+
+
+def make_answer(claims: int = 2, *, size: int = 1, found: bool = True, **kw: Any) -> Answer:
+    sources = [make_source(n, size=size, **kw) for n in range(1, claims + 1)]
+    return Answer(
+        question="How much did the bridge cost? " * size,
+        found=found,
+        claims=[Claim(text=s.snippet, n=s.n) for s in sources] if found else [],
+        sources=sources,
+    )
+
+
+def message_payload(answer: Answer, key: str = "0123456789abcdef") -> dict[str, Any]:
+    return {
+        "embeds": [answer_embed(answer).to_dict()],
+        "components": answer_view(answer, key).to_components(),
+    }
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for row in message.get("components", []) for item in row["components"]]
+
+
+def final_message(fake: FakeDiscord, interaction: Interaction) -> dict[str, Any] | None:
+    """The interaction's visible reply: its original response once it is no longer loading."""
+    if interaction.callback is None:
+        return None
+    if interaction.callback.get("type") == 4:
+        return {**interaction.callback["data"], "id": interaction.original_id}
+    if interaction.loading:
+        return None
+    if interaction.messages:
+        return interaction.messages[-1]
+    return fake.messages.get(interaction.original_id or "")
+
+
+async def reply_to(fake: FakeDiscord, interaction: Interaction) -> dict[str, Any]:
+    return await fake.wait_for(lambda: final_message(fake, interaction), TIMEOUT)
+
+
+def is_ephemeral(message: dict[str, Any]) -> bool:
+    return bool((message.get("flags") or 0) & EPHEMERAL)
+
+
+# --- Fixtures -------------------------------------------------------------------------------------
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def logs() -> Iterator[_ErrorRecords]:
+    """Every log record of discord.py and the bot; the test fails on an unexpected ERROR."""
+    handler = _ErrorRecords()
+    loggers = [logging.getLogger(name) for name in ("discord", "bot", "aiohttp")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.DEBUG)
+    yield handler
+    for lg, level in zip(loggers, levels, strict=True):
+        lg.removeHandler(handler)
+        lg.setLevel(level)
+    errors = [r for r in handler.records if r.levelno >= logging.ERROR and not r.__dict__.get("ok")]
+    assert not errors, [f"{r.name}: {r.getMessage()}" for r in errors]
+    assert not any(TOKEN in r.getMessage() for r in handler.records), "the token was logged"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def start_bot(
+    fake: FakeDiscord,
+    settings: Settings,
+    service: Footnote,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: _ErrorRecords,
+) -> AsyncIterator[StartBot]:
+    """Start the real bot against the fake; stops every bot it started."""
+    monkeypatch.setattr(discord.http.Route, "BASE", fake.base_url)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url)
+    )
+    running: list[tuple[FootnoteBot, asyncio.Task[None]]] = []
+
+    async def start(
+        settings: Settings = settings,
+        service: Footnote = service,
+        background: Sequence[BackgroundTask] = (),
+        **changes: Any,
+    ) -> FootnoteBot:
+        changes.setdefault("guild_id", int(fake.guild_id))
+        settings = settings.model_copy(update=changes)
+        bot = create_bot(settings, service, background=background, guild_ready_timeout=0.05)
+        task = asyncio.create_task(bot.start(TOKEN))
+        running.append((bot, task))
+        ready = asyncio.create_task(bot.wait_until_ready())
+        await asyncio.wait({ready, task}, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            ready.cancel()
+            task.result()  # raises why the bot stopped
+        assert ready.done(), "the bot did not become ready"
+        return bot
+
+    yield start
+    for bot, task in running:
+        await asyncio.wait_for(bot.close(), TIMEOUT)
+        await asyncio.wait_for(task, TIMEOUT)
+    assert not fake.problems, fake.problems
+
+
+# --- Rendering: pure functions ------------------------------------------------------------------
+
+
+def test_clip_cuts_at_a_word_and_marks_it() -> None:
+    assert clip("short", 10) == "short"
+    cut = clip("the bridge cost a great deal of money", 20)
+    assert len(cut) <= 20 and cut.endswith("…") and cut.startswith("the bridge")
+    assert len(clip("x" * 500, 80)) == 80
+
+
+def test_answer_embed_shows_claims_citations_and_every_source_detail() -> None:
+    answer = make_answer(2)
+    embed = answer_embed(answer).to_dict()
+    assert embed["description"].count("[1]") == 1 and "[2]" in embed["description"]
+    assert embed["fields"][0]["name"].startswith("[1] Harbor City opens")
+    value = embed["fields"][0]["value"]
+    assert "Harbor City Herald" in value and "2024-03-14" in value
+    assert "https://herald.example/a" in value and "1.2 billion dollars" in value
+    assert not validate_message(message_payload(answer))
+
+
+def test_answer_view_has_persistent_passage_buttons_and_web_links_only() -> None:
+    answer = make_answer(2)
+    answer = Answer(
+        answer.question,
+        True,
+        answer.claims,
+        [answer.sources[0], make_source(2, url="file:///etc/passwd")],
+    )
+    items = buttons({"components": answer_view(answer, "0123456789abcdef").to_components()})
+    passage = [b for b in items if b.get("custom_id")]
+    links = [b for b in items if b.get("url")]
+    assert [b["custom_id"] for b in passage] == [
+        "footnote:passage:0123456789abcdef:1",
+        "footnote:passage:0123456789abcdef:2",
+    ]
+    assert [b["url"] for b in links] == ["https://herald.example/a"]
+    assert "file:" not in str(answer_embed(answer).to_dict())
+
+
+def test_huge_answer_is_trimmed_within_every_discord_limit() -> None:
+    answer = make_answer(20, size=60)
+    payload = message_payload(answer)
+    assert not validate_message(payload), validate_message(payload)
+    embed = payload["embeds"][0]
+    assert embed_length(embed) <= EMBED_TOTAL_LIMIT
+    assert "[1]" in embed["description"]  # the first claim, cut at a word, keeps its citation
+    assert embed["description"].endswith("19 more cited sentences not shown.")
+    assert len(embed["fields"]) == 10 and "10 more source(s)" in embed["footer"]["text"]
+    assert len(buttons(payload)) == 20  # 10 passage buttons, 10 links, in 4 rows of 5
+    assert all(len(b.get("label", "")) <= BUTTON_LABEL_LIMIT for b in buttons(payload))
+    assert not validate_components(payload["components"])
+
+
+def test_description_drops_whole_claims_before_cutting_words() -> None:
+    answer = make_answer(3, size=30)
+    text = answer_description(answer, 2500)
+    assert len(text) <= 2500
+    assert "[1]" in text and "[3]" not in text and text.endswith("not shown.")
+    one = answer_description(make_answer(1, size=200), 1000)
+    assert len(one) <= 1000 and one.endswith("[1]")
+
+
+def test_not_found_answer_says_so_and_lists_nearest_passages() -> None:
+    embed = answer_embed(make_answer(2, found=False)).to_dict()
+    assert "couldn't find" in embed["description"]
+    assert len(embed["fields"]) == 2 and "may not answer" in embed["footer"]["text"]
+
+
+def test_passage_embed_quotes_the_whole_passage_with_the_snippet_in_bold() -> None:
+    embed = passage_embed(make_source(1)).to_dict()
+    assert embed["description"] == "Before it. **The bridge cost 1.2 billion dollars.** After it."
+    assert embed["url"] == "https://herald.example/a"
+    huge = passage_embed(make_source(1, size=400)).to_dict()
+    assert not validate_message({"embeds": [huge]})
+
+
+def test_cooldowns_are_per_user() -> None:
+    clock = [100.0]
+    cooldowns = Cooldowns(10, clock=lambda: clock[0])
+    cooldowns.hit(1)
+    cooldowns.hit(2)
+    with pytest.raises(OnCooldown, match="wait 10 seconds"):
+        cooldowns.hit(1)
+    clock[0] += 10
+    cooldowns.hit(1)
+
+
+# --- End to end against the fake Discord --------------------------------------------------------
+
+
+async def test_bot_connects_and_registers_documented_commands(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    assert fake.identify is not None and fake.identify["intents"] & (1 << 15) == 0
+    commands = {c["name"]: c for c in fake.commands[fake.guild_id]}
+    assert set(commands) == {"ask", "source", "reindex", "status"}
+    assert all(c["description"] for c in commands.values())
+    assert all(o["description"] for c in commands.values() for o in c.get("options", []))
+
+
+async def test_commands_are_synced_globally_without_a_guild(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot(guild_id=None)
+    assert fake.calls("PUT", f"/applications/{fake.app_id}/commands")
+    assert not fake.calls("PUT", "/guilds/")
+    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}))
+    assert "1.2 billion" in reply["embeds"][0]["description"]
+
+
+async def test_background_tasks_run_with_the_bot_and_stop_with_it(start_bot: StartBot) -> None:
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def watcher(bot: FootnoteBot) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    bot = await start_bot(background=[watcher])
+    await asyncio.wait_for(started.wait(), TIMEOUT)
+    await asyncio.wait_for(bot.close(), TIMEOUT)
+    assert cancelled.is_set()
+
+
+async def test_ask_answers_with_citations_and_buttons(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    reply = await reply_to(fake, interaction)
+    assert interaction.callback == {"type": 5}  # thinking…, then a follow-up
+    assert not is_ephemeral(reply)
+    embed = reply["embeds"][0]
+    assert "1.2 billion dollars" in embed["description"] and "[1]" in embed["description"]
+    assert embed["fields"][0]["name"].startswith("[1] Harbor City")
+    items = buttons(reply)
+    assert any(b.get("custom_id", "").startswith("footnote:passage:") for b in items)
+    assert any(b.get("url") == "https://herald.example/harbor-bridge" for b in items)
+
+
+class SlowIndex(Footnote):
+    """A Footnote whose index() waits until the test lets it finish."""
+
+    def __init__(self, settings: Settings, embedder: FakeEmbedder) -> None:
+        super().__init__(settings, embedder=embedder)
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def index(self, *, rebuild: bool = False, progress: Any = None) -> Any:
+        self.started.set()
+        assert self.release.wait(TIMEOUT)
+        return super().index(rebuild=rebuild, progress=progress)
+
+
+class HugeAnswers(Footnote):
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        return make_answer(20, size=60)
+
+
+class Broken(Footnote):
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        raise RuntimeError("the disk caught fire")
+
+
+async def test_ask_not_found_says_so_and_shows_nearest_sources(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, service: Footnote
+) -> None:
+    strict = settings.model_copy(update={"min_similarity": 0.99})
+    await start_bot(strict, Footnote(strict, embedder=service.embedder))
+    asked = await fake.slash("ask", {"question": "What is the capital of Peru?"})
+    reply = await reply_to(fake, asked)
+    embed = reply["embeds"][0]
+    assert "couldn't find an answer" in embed["description"]
+    assert "may not answer" in embed["footer"]["text"]
+
+
+async def test_passage_button_opens_the_full_passage_privately_even_after_a_restart(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    first = await start_bot()
+    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}))
+    custom_id = next(b["custom_id"] for b in buttons(reply) if "custom_id" in b)
+    await asyncio.wait_for(first.close(), TIMEOUT)
+
+    await start_bot()
+    pressed = await fake.press(reply, custom_id, by="carol")
+    shown = await reply_to(fake, pressed)
+    assert pressed.callback is not None and pressed.callback["type"] == 4
+    assert is_ephemeral(shown)
+    passage = shown["embeds"][0]
+    assert "**The bridge cost 1.2 billion dollars" in passage["description"]
+    assert "Mayor Elena Ruiz" in passage["description"]  # the whole passage, not only the snippet
+    assert passage["url"] == "https://herald.example/harbor-bridge"
+
+
+async def test_source_command_opens_a_passage_of_your_last_answer(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    none_yet = await reply_to(fake, await fake.slash("source", {"n": 1}, by="carol"))
+    assert is_ephemeral(none_yet) and "/ask" in none_yet["content"]
+    await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}, by="carol"))
+    shown = await reply_to(fake, await fake.slash("source", {"n": 1}, by="carol"))
+    assert is_ephemeral(shown) and "1.2 billion" in shown["embeds"][0]["description"]
+    missing = await reply_to(fake, await fake.slash("source", {"n": 9}, by="carol"))
+    assert is_ephemeral(missing) and "no source [9]" in missing["content"]
+
+
+async def test_reindex_is_refused_to_members_without_manage_server(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    reply = await reply_to(fake, await fake.slash("reindex", by="bob"))
+    assert is_ephemeral(reply) and "Manage Server" in reply["content"]
+
+
+async def test_reindex_reports_counts_for_manage_server_and_the_admin_role(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot(admin_role="Librarians")
+    for who in ("alice", "carol"):
+        interaction = await fake.slash("reindex", {"rebuild": who == "carol"}, by=who)
+        reply = await reply_to(fake, interaction)
+        assert interaction.callback == {"type": 5}
+        assert "now holds **7** articles" in reply["content"], reply["content"]
+    assert "**7** added" in reply["content"]  # a rebuild embeds every article again
+
+
+async def test_a_second_reindex_while_one_runs_is_told_so(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    slow = SlowIndex(settings, fake_embedder)
+    await start_bot(service=slow)
+    first = await fake.slash("reindex", by="alice")
+    await fake.wait_for(lambda: first.callback)
+    assert await asyncio.to_thread(slow.started.wait, TIMEOUT)
+    second = await reply_to(fake, await fake.slash("reindex", by="alice"))
+    assert is_ephemeral(second) and "already running" in second["content"]
+    slow.release.set()
+    assert "articles" in (await reply_to(fake, first))["content"]
+
+
+async def test_status_shows_counts_and_last_build(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot()
+    reply = await reply_to(fake, await fake.slash("status"))
+    assert is_ephemeral(reply)
+    assert "**7** articles, **7** passages" in reply["content"] and "fake-hash" in reply["content"]
+
+
+async def test_cooldown_is_per_user_and_friendly(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot(cooldown_seconds=60)
+    await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}, by="bob"))
+    again = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}, by="bob"))
+    assert is_ephemeral(again) and "wait" in again["content"]
+    other = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}, by="carol"))
+    assert not is_ephemeral(other) and other["embeds"]
+
+
+async def test_huge_answer_reaches_discord_within_its_limits(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    await start_bot(service=HugeAnswers(settings, embedder=fake_embedder))
+    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}))
+    assert not validate_message(reply)  # and the fake would have answered 400 otherwise
+    assert "[1]" in reply["embeds"][0]["description"]
+    assert len(reply["embeds"][0]["fields"]) == 10
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"), [("x" * 5000, "limited to 1,000 characters"), ("   ", "empty")]
+)
+async def test_bad_questions_get_a_short_private_reply(
+    fake: FakeDiscord, start_bot: StartBot, question: str, expected: str
+) -> None:
+    await start_bot()
+    interaction = await fake.slash("ask", {"question": question})
+    reply = await reply_to(fake, interaction)
+    assert interaction.callback is not None and interaction.callback["type"] == 4
+    assert is_ephemeral(reply) and expected in reply["content"]
+    assert len(reply["content"]) < 300
+
+
+async def test_an_index_problem_after_thinking_is_still_private(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    tmp_path: Path,
+) -> None:
+    empty = settings.model_copy(update={"data_dir": tmp_path / "empty"})
+    await start_bot(empty, Footnote(empty, embedder=fake_embedder))
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    reply = await fake.wait_for(lambda: interaction.messages and interaction.messages[-1])
+    assert is_ephemeral(reply) and "footnote index" in reply["content"]
+    assert interaction.original_id not in fake.messages  # the public "thinking…" is gone
+
+
+async def test_unexpected_errors_are_logged_and_apologised_for(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    logs: Any,
+) -> None:
+    await start_bot(service=Broken(settings, embedder=fake_embedder))
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    reply = await fake.wait_for(lambda: interaction.messages and interaction.messages[-1])
+    assert is_ephemeral(reply) and reply["content"].startswith("Sorry")
+    assert "disk" not in reply["content"]
+    errors = [r for r in logs.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info and "ask" in errors[0].getMessage()
+    errors[0].ok = True
+
+
+async def test_many_users_asking_at_once_are_each_answered_once(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    for i in range(12):
+        fake.users[f"reader{i}"] = str(9_000_000_000_000_000 + i)
+    interactions = await asyncio.gather(
+        *(fake.slash("ask", {"question": BRIDGE}, by=f"reader{i}") for i in range(12))
+    )
+    replies = await asyncio.gather(*(reply_to(fake, i) for i in interactions))
+    assert all("1.2 billion" in r["embeds"][0]["description"] for r in replies)
+    await fake.settle()
+    for interaction in interactions:
+        assert len(fake.calls("POST", f"/interactions/{interaction.id}/")) == 1
+        assert len(fake.calls("POST", f"/webhooks/{fake.app_id}/{interaction.token}")) == 1
+
+
+async def test_answer_in_thread(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot(answer_in_thread=True)
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    intro = await reply_to(fake, interaction)
+    assert "asked: How much did the bridge cost?" in intro["content"]
+    thread = await fake.wait_for(lambda: fake.threads.get(intro["id"]))
+    assert thread["name"] == BRIDGE
+    answer = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m["channel_id"] == thread["id"]]
+    )
+    assert "1.2 billion" in answer[0]["embeds"][0]["description"]
+
+
+async def test_mention_in_an_allowed_channel_is_answered(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot(allowed_channels=fake.channels["news"])
+    asked = await fake.say(f"<@{fake.bot_id}> {BRIDGE}", channel="news")
+    replies = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m.get("message_reference")]
+    )
+    assert str(replies[0]["message_reference"]["message_id"]) == asked["id"]
+    assert "1.2 billion" in replies[0]["embeds"][0]["description"]
+    assert fake.calls("POST", f"/channels/{fake.channels['news']}/typing")
+
+
+async def test_mentions_elsewhere_and_from_bots_are_ignored(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot(allowed_channels=fake.channels["news"])
+    await fake.say(f"<@{fake.bot_id}> {BRIDGE}", channel="general")
+    await fake.say(f"<@{fake.bot_id}> {BRIDGE}", channel="news", by="otherbot")
+    await fake.say(f"<@{fake.bot_id}> {BRIDGE}", channel="news", by="footnote")
+    await fake.say(BRIDGE, channel="news", mention_bot=False)
+    await fake.settle(0.5)
+    assert not fake.bot_messages()
+    assert not fake.calls("POST", "/channels/")
+
+
+async def test_slash_commands_outside_the_allow_list_are_refused_politely(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot(allowed_channels=fake.channels["news"])
+    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}, channel="offtopic"))
+    assert is_ephemeral(reply) and f"<#{fake.channels['news']}>" in reply["content"]
+
+
+async def test_missing_token_is_a_config_error(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
+        run_bot(settings)
+
+
+async def test_wrong_token_is_a_config_error_without_traceback(
+    fake: FakeDiscord, settings: Settings, service: Footnote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", fake.base_url)
+    wrong = settings.model_copy(update={"discord_token": SecretStr("not-the-token")})
+    with pytest.raises(ConfigError, match="rejected DISCORD_TOKEN"):
+        await asyncio.wait_for(serve_bot(wrong, service), TIMEOUT)
+    assert fake.calls("GET", "/users/@me")[0].status == 401
+
+
+async def test_mention_can_be_answered_in_a_thread(fake: FakeDiscord, start_bot: StartBot) -> None:
+    await start_bot(answer_in_thread=True)
+    asked = await fake.say(f"<@!{fake.bot_id}> {BRIDGE}")
+    thread = await fake.wait_for(lambda: fake.threads.get(asked["id"]))
+    assert thread["name"] == BRIDGE
+    answer = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m["channel_id"] == thread["id"]]
+    )
+    assert "1.2 billion" in answer[0]["embeds"][0]["description"]
+
+
+async def test_mention_problems_get_a_short_reply(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    logs: Any,
+) -> None:
+    await start_bot(service=Broken(settings, embedder=fake_embedder))
+    await fake.say(f"<@{fake.bot_id}>")
+    await fake.say(f"<@{fake.bot_id}> {BRIDGE}", by="carol")
+    replies = await fake.wait_for(lambda: len(fake.bot_messages()) == 2 and fake.bot_messages())
+    by_question = {
+        fake.messages[str(m["message_reference"]["message_id"])]["content"]: m for m in replies
+    }
+    assert "/ask" in by_question[f"<@{fake.bot_id}>"]["content"]
+    assert by_question[f"<@{fake.bot_id}> {BRIDGE}"]["content"] == APOLOGY
+    errors = [r for r in logs.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info
+    errors[0].ok = True
