@@ -17,6 +17,7 @@ from index.store import content_words
 
 NOT_FOUND = "I couldn't find an answer to that in the indexed articles."
 MIN_SENTENCE_CHARS = 25
+MAX_SENTENCES = 24
 
 
 @dataclass(frozen=True)
@@ -178,20 +179,26 @@ def _score_sentences(
             spans.append((passage, passage.start + span.start, passage.start + span.end, text))
     if not spans:
         return []
-    vectors = embedder.embed([question] + [s[3] for s in spans])
-    sims = vectors[1:] @ vectors[0]
     words = _content_words(question)
     names = _names(question)
     ranks = {p.chunk_id: i for i, p in enumerate(passages)}
+    found = [_content_words(s[3]) for s in spans]
+    # Embedding every sentence of every passage is the slow part of answering: only the
+    # sentences sharing the most words with the question (then the best-ranked) are embedded.
+    order = sorted(
+        range(len(spans)), key=lambda i: (-len(words & found[i]), ranks[spans[i][0].chunk_id], i)
+    )[:MAX_SENTENCES]
+    vectors = embedder.embed([question] + [spans[i][3] for i in order])
     out = []
-    for (passage, start, end, text), sim in zip(spans, sims, strict=True):
-        found = _content_words(text)
-        overlap = len(words & found) / len(words) if words else 0.0
-        named = len(names & found) / len(names) if names else 0.0
+    for row, i in enumerate(order, 1):
+        passage, start, end, text = spans[i]
+        sim = float(vectors[row] @ vectors[0])
+        overlap = len(words & found[i]) / len(words) if words else 0.0
+        named = len(names & found[i]) / len(names) if names else 0.0
         # Cosine carries meaning; word overlap rewards the terms asked about, names (which a
         # small model knows little of) most; the passage's retrieval rank breaks near-ties.
-        score = float(sim) + 0.2 * overlap + 0.15 * named - 0.01 * ranks[passage.chunk_id]
-        out.append(_Candidate(passage, start, end, text, float(sim), score))
+        score = sim + 0.2 * overlap + 0.15 * named - 0.01 * ranks[passage.chunk_id]
+        out.append(_Candidate(passage, start, end, text, sim, score))
     out.sort(key=lambda c: -c.score)
     return out
 
