@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.config import Settings, load_settings
+from bot.config import load_settings
+from bot.feeds_cli import feeds_app
 from bot.render import answer_text, passage_text
 from bot.service import Footnote
 from index.build import BuildReport
@@ -24,13 +25,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(feeds_app, name="feeds")
 err = Console(stderr=True)
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Index directory [env FOOTNOTE_DATA_DIR].")
+    Path | None, typer.Option("--data-dir", help="Index directory (env FOOTNOTE_DATA_DIR).")
 ]
 CorpusDir = Annotated[
-    Path | None, typer.Option("--corpus", help="Articles directory [env FOOTNOTE_CORPUS_DIR].")
+    Path | None, typer.Option("--corpus", help="Articles directory (env FOOTNOTE_CORPUS_DIR).")
 ]
 
 
@@ -69,9 +71,10 @@ def index(
     service = _service(data_dir, corpus)
     report = _index_once(service, rebuild=rebuild)
     if watch:
-        from index.watch import watch_corpus
+        from bot.feeds_cli import live_indexer
 
-        watch_corpus(service, on_report=_print_report)
+        err.print(f"Watching {service.settings.corpus_dir} and the feeds; Ctrl-C stops.")
+        live_indexer(service, on_report=_print_report).run()
     elif report.errors and not report.articles_total:
         raise typer.Exit(3)
 
@@ -190,10 +193,15 @@ def chat(data_dir: DataDir = None) -> None:
 
 @app.command()
 def serve(data_dir: DataDir = None, corpus: CorpusDir = None) -> None:
-    """Run the Discord bot (token from DISCORD_TOKEN in the environment or .env)."""
+    """Run the Discord bot; corpus changes and feeds are indexed as they come."""
     from bot.discord_app import run_bot
+    from bot.feeds_cli import live_background
 
-    run_bot(load_settings(data_dir=data_dir, corpus_dir=corpus))
+    settings = load_settings(data_dir=data_dir, corpus_dir=corpus)
+    service = Footnote(settings)
+    # The corpus watcher and feed poller run beside the bot and stop with it: new articles
+    # are indexed and answered from without a restart.
+    run_bot(settings, service=service, background=[live_background(service)])
 
 
 from bot.eval import eval_app  # noqa: E402 - registered after the commands it sits beside
@@ -204,24 +212,10 @@ app.add_typer(eval_app, name="eval")
 def main() -> None:
     """Entry point: user mistakes become one line on stderr and an exit code, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # Standalone mode: typer/click turn usage errors into a message and exit code 2.
+        app()
     except FootnoteError as exc:
         err.print(f"Error: {exc}", highlight=False, markup=False)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("Aborted.")
-        sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-
-
-_ = Settings  # re-exported for type checkers of callers

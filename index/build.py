@@ -26,12 +26,14 @@ from index.chunk import Chunk, Chunker, ChunkSettings, embed_text
 from index.embed import Embedder
 from index.errors import ArticleError, IndexCorruptError, IndexLockedError
 from index.store import (
+    CURRENT,
     META,
     VECTORS,
     Manifest,
     Snapshot,
     connect,
     current_generation,
+    fsync_path,
     index_dir,
     publish,
 )
@@ -40,7 +42,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 EMBED_BATCH = 256
-KEEP_GENERATIONS = 2
 
 
 @dataclass
@@ -180,6 +181,8 @@ class _Builder:
                 versions=_versions(),
             )
             (tmp / "manifest.json").write_text(manifest.to_json(), "utf-8")
+            for path in (tmp / VECTORS, tmp / META, tmp / "manifest.json", tmp):
+                fsync_path(path)
             tmp.rename(self.root / generation)
         finally:
             if tmp.exists():
@@ -188,7 +191,7 @@ class _Builder:
         self.report.generation = generation
         self.report.published = True
         self._clear_cache()
-        self._collect_garbage(generation)
+        self._collect_garbage(keep={generation, previous.name if previous else ""})
 
     def _previous(self, rebuild: bool) -> Path | None:
         """The published generation to start from, or None for a full build (and why)."""
@@ -370,9 +373,14 @@ class _Builder:
         """Remove what killed builds left behind (safe: we hold the build lock)."""
         for tmp in self.root.glob(".tmp-gen-*"):
             shutil.rmtree(tmp, ignore_errors=True)
+        for tmp in self.root.glob(f"{CURRENT}.tmp-*"):
+            tmp.unlink(missing_ok=True)
 
-    def _collect_garbage(self, current: str) -> None:
-        generations = sorted(p for p in self.root.glob("gen-*") if p.is_dir())
-        for old in generations[:-KEEP_GENERATIONS]:
-            if old.name != current:
+    def _collect_garbage(self, keep: set[str]) -> None:
+        """Keep the new generation and the one it replaced (readers may still be on it).
+
+        Anything else goes, including a generation a killed build renamed but never published.
+        """
+        for old in self.root.glob("gen-*"):
+            if old.is_dir() and old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)

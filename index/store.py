@@ -144,10 +144,11 @@ def publish(root: Path, generation: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, root / CURRENT)
-    _fsync_dir(root)
+    fsync_path(root)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a directory's contents (a directory: its entries) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -192,6 +193,18 @@ class Snapshot:
             raise IndexCorruptError(f"vector file {path / VECTORS} is unreadable") from exc
         try:
             self._db = connect(path / META, readonly=True)
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(f"database {path / META} is unreadable: {exc}") from exc
+        try:
+            self._check(path)
+        except BaseException:
+            self._db.close()
+            raise
+        self._lock = threading.Lock()
+
+    def _check(self, path: Path) -> None:
+        """The database opens, and database, vectors and manifest agree."""
+        try:
             (count,) = self._db.execute("SELECT count(*) FROM chunks").fetchone()
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"database {path / META} is unreadable: {exc}") from exc
@@ -202,7 +215,6 @@ class Snapshot:
             )
         if self._faiss.d != self.manifest.dimensions:
             raise IndexCorruptError(f"vector file {path / VECTORS} has the wrong dimensions")
-        self._lock = threading.Lock()
 
     @classmethod
     def open_current(cls, data_dir: Path) -> Snapshot:

@@ -145,3 +145,19 @@ def test_old_generations_are_collected(news_corpus: Path, tmp_path: Path) -> Non
         _build(news_corpus, data, embedder)
     generations = sorted(p.name for p in index_dir(data).glob("gen-*"))
     assert len(generations) == 2 and current_generation(index_dir(data)) == generations[-1]
+
+
+def test_a_running_retriever_keeps_its_index_when_a_bad_one_is_published(
+    news_corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    embedder = FakeEmbedder()
+    _build(news_corpus, data, embedder)
+    retriever = Retriever(data, embedder)
+    good = retriever.search("bridge cost")
+    for bad in ("garbage\n", "gen-does-not-exist\n"):
+        (index_dir(data) / "CURRENT").write_text(bad)
+        for _ in range(3):
+            assert retriever.search("bridge cost") == good
+    # Each bad state is logged once, not on every question.
+    assert len([r for r in caplog.records if "unusable" in r.getMessage()]) == 2
