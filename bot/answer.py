@@ -17,7 +17,7 @@ from index.store import content_words
 
 NOT_FOUND = "I couldn't find an answer to that in the indexed articles."
 MIN_SENTENCE_CHARS = 25
-MAX_SENTENCES = 24
+MAX_SENTENCES = 12
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ def _score_sentences(
     order = sorted(
         range(len(spans)), key=lambda i: (-len(words & found[i]), ranks[spans[i][0].chunk_id], i)
     )[:MAX_SENTENCES]
-    vectors = embedder.embed([question] + [spans[i][3] for i in order])
+    # Small batches: sentences are padded to the longest in their batch.
+    vectors = embedder.embed([question] + [spans[i][3] for i in order], batch_size=8)
     out = []
     for row, i in enumerate(order, 1):
         passage, start, end, text = spans[i]

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0)
     top_k: int = Field(5, ge=1, le=20, description="Passages an answer is drawn from.")
     min_similarity: float = Field(0.35, ge=-1.0, le=1.0)
+    torch_threads: int = Field(1, ge=0, description="CPU threads for the model; 0: all cores.")
 
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "FOOTNOTE_DISCORD_TOKEN")

@@ -42,7 +42,9 @@ class Footnote:
         with self._lock:
             if self._embedder is None:
                 self._embedder = SentenceTransformerEmbedder(
-                    self.settings.model, cache_dir=self.settings.model_cache_dir
+                    self.settings.model,
+                    cache_dir=self.settings.model_cache_dir,
+                    threads=self.settings.torch_threads,
                 )
             return self._embedder
 
