@@ -26,7 +26,7 @@ test-all: install lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check bot index tests
+	$(BIN)/ruff check bot index tests benchmarks
 	$(BIN)/mypy bot index
 
 clean:

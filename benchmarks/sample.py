@@ -56,10 +56,8 @@ def main() -> None:
         f"{build.chunks_total} chunks (embedding {build.embed_seconds:.2f} s)"
     )
     print(f"no-change rebuild: {again.seconds:.3f} s")
-    print(
-        f"ask latency over {len(times)} questions: median {statistics.median(times) * 1000:.1f} ms, "
-        f"p95 {p95 * 1000:.1f} ms"
-    )
+    median_ms, p95_ms = statistics.median(times) * 1000, p95 * 1000
+    print(f"ask latency over {len(times)} asks: median {median_ms:.1f} ms, p95 {p95_ms:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from bot.config import Settings
+from bot.config import load_settings
 from bot.service import Footnote
 from index.articles import load_corpus
 from index.build import EMBED_BATCH, BuildReport, build_index
@@ -38,7 +38,9 @@ NULL_TYPE = "null_query"
 INFERENCE_TYPE = "inference_query"
 RETRIEVE_K = 10
 
-eval_app = typer.Typer(help="Measure retrieval quality and speed on benchmarks.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Measure retrieval quality and speed on benchmarks.", no_args_is_help=True
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,8 +257,10 @@ def run_multihop(
         report = build_index(
             corpus_dir, data_dir, embedder, options.chunking, rebuild=options.rebuild
         )
-        log(f"{report.chunks_total} chunks ({report.chunks_embedded} embedded) in "
-            f"{report.seconds:.1f}s")
+        log(
+            f"{report.chunks_total} chunks ({report.chunks_embedded} embedded) in "
+            f"{report.seconds:.1f}s"
+        )
         retriever = Retriever(data_dir, embedder, options.search)
         model_rate = model_throughput(corpus_dir, embedder, options.chunking, options.encode_sample)
         evidence = [q for q in questions if not q.is_null]
@@ -273,8 +277,9 @@ def run_multihop(
         search=asdict(options.search),
         retrieval=aggregate(list(per_query.values())),
         by_type=_by_type(evidence, per_query),
-        answer_containment=_mean(contains_answer(shown[q.index][0], q.answer) for q in inference
-                                 if q.index in shown),
+        answer_containment=_mean(
+            contains_answer(shown[q.index][0], q.answer) for q in inference if q.index in shown
+        ),
         inference_questions=len(inference) if shown else 0,
         abstention=_mean(not shown[q.index][1] for q in nulls if q.index in shown),
         null_questions=len(nulls) if shown else 0,
@@ -366,7 +371,7 @@ def _answers(
     log: Callable[[str], None],
 ) -> dict[int, tuple[str, bool]]:
     """The shown answer text and whether an answer was found, for inference and null questions."""
-    settings = Settings(
+    settings = load_settings(
         data_dir=data_dir,
         corpus_dir=data_dir.parent / "corpus",
         top_k=options.top_k,
@@ -438,10 +443,19 @@ def summary(result: EvalResult) -> str:
             f"({result.inference_questions} inference); abstains {result.abstention:.3f} "
             f"({result.null_questions} null)"
         )
+    if s.chunks_embedded:
+        build = (
+            f"  build {s.build_seconds:.1f}s for {s.chunks} chunks: {s.build_chunks_per_s:.1f} "
+            f"chunks/s; model alone {s.model_chunks_per_s:.1f} chunks/s "
+            f"(pipeline overhead {s.pipeline_overhead:+.1%})"
+        )
+    else:
+        build = (
+            f"  index of {s.chunks} chunks reused (--rebuild to time a build); "
+            f"model alone {s.model_chunks_per_s:.1f} chunks/s"
+        )
     lines += [
-        f"  build {s.build_seconds:.1f}s for {s.chunks} chunks ({s.chunks_embedded} embedded): "
-        f"{s.build_chunks_per_s:.1f} chunks/s; model alone {s.model_chunks_per_s:.1f} chunks/s "
-        f"(pipeline overhead {s.pipeline_overhead:+.1%})",
+        build,
         f"  query latency p50 {s.query_p50_ms:.1f} ms, p95 {s.query_p95_ms:.1f} ms; "
         f"peak RSS {s.peak_rss_mb:.0f} MB; total {result.seconds:.0f}s",
     ]
@@ -496,7 +510,7 @@ def multihop(
         encode_sample=encode_sample,
         answers=answers,
     )
-    settings = Settings()
+    settings = load_settings()
     embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
     result = run_multihop(options, embedder, log=lambda line: typer.echo(line, err=True))
     typer.echo(summary(result))

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
+from index.ann import fit_index
 from index.articles import Article, load_corpus
 from index.chunk import Chunk, Chunker, ChunkSettings, embed_text
 from index.embed import Embedder
@@ -168,7 +169,7 @@ class _Builder:
                 db.commit()
             finally:
                 db.close()
-            faiss.write_index(vectors, str(tmp / VECTORS))
+            faiss.write_index(fit_index(vectors), str(tmp / VECTORS))
             manifest = Manifest(
                 model=self.embedder.name,
                 dimensions=self.embedder.dimensions,

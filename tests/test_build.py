@@ -161,3 +161,28 @@ def test_a_running_retriever_keeps_its_index_when_a_bad_one_is_published(
             assert retriever.search("bridge cost") == good
     # Each bad state is logged once, not on every question.
     assert len([r for r in caplog.records if "unusable" in r.getMessage()]) == 2
+
+
+def test_a_large_index_is_published_as_ivf_and_stays_incremental(
+    news_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import faiss
+
+    import index.ann
+
+    monkeypatch.setattr(index.ann, "EXACT_MAX_CHUNKS", 5)
+    data = tmp_path / "data"
+    embedder = FakeEmbedder()
+    _build(news_corpus, data, embedder)
+    retriever = Retriever(data, embedder)
+    generation = current_generation(index_dir(data))
+    assert generation is not None
+    vectors = faiss.read_index(str(index_dir(data) / generation / "vectors.faiss"))
+    assert isinstance(vectors, faiss.IndexIVFFlat)
+    assert retriever.search("Nandakumar chess championship")[0].article_id == "chess-final.md"
+    (news_corpus / "chess-final.md").unlink()
+    _article(news_corpus / "zoo.md", "Zoo welcomes panda", "The city zoo welcomed a giant panda.")
+    report = _build(news_corpus, data, embedder)
+    assert (report.added, report.removed) == (1, 1)
+    assert retriever.search("giant panda zoo")[0].article_id == "zoo.md"
+    assert all(p.article_id != "chess-final.md" for p in retriever.search("Nandakumar chess", 8))

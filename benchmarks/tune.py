@@ -1,0 +1,123 @@
+"""Sweep search settings over an index built by `footnote eval multihop --work-dir`.
+
+Question vectors are computed once, so each setting costs only the ranking. Tune on dev only:
+
+    python -m benchmarks.tune --data ../shared/eval/multihop-rag --work-dir /tmp/mh/work \
+        --set source_boost=0,0.01,0.03 --set per_article=0,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import load_settings
+from bot.eval import (
+    RETRIEVE_K,
+    Question,
+    RetrievalScores,
+    aggregate,
+    load_questions,
+    prepare_data_dir,
+    score_query,
+)
+from index.chunk import ChunkSettings
+from index.embed import Embedder, SentenceTransformerEmbedder
+from index.search import Retriever, SearchSettings, clean_question, question_clauses
+
+MAX_CLAUSES = 4
+
+
+def grid(assignments: list[str]) -> list[SearchSettings]:
+    """Every combination of `name=v1,v2` assignments, as SearchSettings."""
+    defaults = SearchSettings()
+    types = {f.name: type(getattr(defaults, f.name)) for f in dataclasses.fields(SearchSettings)}
+    axes: list[list[tuple[str, Any]]] = []
+    for item in assignments:
+        name, _, values = item.partition("=")
+        axes.append([(name, types[name](v)) for v in values.split(",")])
+    return [SearchSettings(**dict(combo)) for combo in itertools.product(*axes)]
+
+
+def question_vectors(embedder: Embedder, questions: list[Question]) -> list[np.ndarray]:
+    """Each question's vector followed by its clauses' (as many as any setting may use)."""
+    texts = [
+        [clean_question(q.text), *question_clauses(clean_question(q.text))[:MAX_CLAUSES]]
+        for q in questions
+    ]
+    flat = embedder.embed([t for group in texts for t in group])
+    out, row = [], 0
+    for group in texts:
+        out.append(flat[row : row + len(group)])
+        row += len(group)
+    return out
+
+
+def evaluate(
+    retriever: Retriever, questions: list[Question], vectors: list[np.ndarray]
+) -> tuple[RetrievalScores, float]:
+    """Scores of retriever's ranking and its p95 ranking time in ms (question vectors given)."""
+    snapshot = retriever.snapshot()
+    scores = []
+    times = []
+    used = 1 + retriever.settings.clauses
+    for q, matrix in zip(questions, vectors, strict=True):
+        started = time.perf_counter()
+        passages = retriever.rank(snapshot, clean_question(q.text), matrix[:used], RETRIEVE_K)
+        times.append((time.perf_counter() - started) * 1000)
+        scores.append(score_query([p.text for p in passages], q.facts))
+    return aggregate(scores), float(np.percentile(times, 95))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--work-dir", type=Path, required=True)
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--chunk-tokens", type=int, default=ChunkSettings.max_tokens)
+    parser.add_argument("--chunk-overlap", type=int, default=ChunkSettings.overlap_tokens)
+    parser.add_argument("--no-header", action="store_true")
+    parser.add_argument("--set", action="append", default=[], dest="assignments")
+    args = parser.parse_args()
+    chunking = ChunkSettings(
+        max_tokens=args.chunk_tokens,
+        overlap_tokens=args.chunk_overlap,
+        context_header=not args.no_header,
+    )
+    settings = load_settings()
+    embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
+    data_dir = prepare_data_dir(args.work_dir, args.data, chunking, embedder.name)
+    questions = [q for q in load_questions(args.data, args.split) if not q.is_null]
+    cache = args.work_dir / f"question-vectors-{args.split}.pkl"
+    if cache.exists():
+        vectors = pickle.loads(cache.read_bytes())
+    else:
+        vectors = question_vectors(embedder, questions)
+        cache.write_bytes(pickle.dumps(vectors))
+    for search in grid(args.assignments) or [SearchSettings()]:
+        scores, p95 = evaluate(Retriever(data_dir, embedder, search), questions, vectors)
+        changed = {
+            k: v for k, v in dataclasses.asdict(search).items() if v != getattr(SearchSettings(), k)
+        }
+        print(
+            json.dumps(
+                {
+                    "settings": changed,
+                    "scores": dataclasses.asdict(scores),
+                    "rank_p95_ms": round(p95, 2),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
