@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import cli
 from bot.config import Settings
 from bot.service import Footnote
 from index.build import BuildReport, build_index
@@ -23,6 +22,7 @@ from index.chunk import ChunkSettings
 from index.errors import IndexCorruptError, IndexLockedError
 from index.search import Retriever
 from index.store import CURRENT, META, VECTORS, Snapshot, current_generation, index_dir
+from tests.cli_runner import run_cli
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -190,20 +190,6 @@ class GatedEmbedder(FakeEmbedder):
         self.entered.set()
         assert self.release.wait(30), "never released"
         return super().embed(texts, batch_size)
-
-
-def run_cli(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """Run `footnote args` through bot.cli.main: exit code, stdout, stderr (unwrapped)."""
-    monkeypatch.setattr(sys, "argv", ["footnote", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, " ".join(captured.out.split()), " ".join(captured.err.split())
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections import Counter
@@ -15,12 +14,12 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from bot import cli
 from bot.config import Settings
 from bot.service import Footnote
 from index.articles import load_corpus, load_file
 from index.feeds import FeedPoller, FeedSettings, FeedStore, article_filename
 from index.watch import LiveIndexer
+from tests.cli_runner import run_cli
 from tests.fakes import FakeEmbedder
 
 RSS = "application/rss+xml; charset=utf-8"
@@ -311,20 +310,6 @@ def _answer_cites(service: Footnote, question: str, url: str, timeout: float) ->
             return True
         time.sleep(0.05)
     return False
-
-
-def run_cli(
-    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """Run `footnote args` through bot.cli.main: exit code, stdout, stderr (unwrapped)."""
-    monkeypatch.setattr(sys, "argv", ["footnote", *args])
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, " ".join(captured.out.split()), " ".join(captured.err.split())
 
 
 def test_feeds_cli_add_list_poll_remove(
