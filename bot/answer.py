@@ -9,6 +9,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from index.articles import display_date
 from index.embed import Embedder
 from index.search import Passage
@@ -123,14 +125,18 @@ def compose_answer(
     passages: list[Passage],
     embedder: Embedder,
     settings: AnswerSettings | None = None,
+    *,
+    query: np.ndarray | None = None,
 ) -> Answer:
     """Pick the sentences of passages that best answer question and cite them.
+
+    query, the question's vector if retrieval already computed it, saves embedding it again.
 
     Every snippet is an exact span of its article: Source.snippet ==
     article.text[snippet_start:snippet_end].
     """
     settings = settings or AnswerSettings()
-    candidates = _score_sentences(question, passages, embedder)
+    candidates = _score_sentences(question, passages, embedder, query)
     if (
         not candidates
         or candidates[0].score < settings.min_similarity
@@ -168,7 +174,7 @@ def _not_found(
 
 
 def _score_sentences(
-    question: str, passages: list[Passage], embedder: Embedder
+    question: str, passages: list[Passage], embedder: Embedder, query: np.ndarray | None
 ) -> list[_Candidate]:
     spans: list[tuple[Passage, int, int, str]] = []
     for passage in passages:
@@ -189,11 +195,13 @@ def _score_sentences(
         range(len(spans)), key=lambda i: (-len(words & found[i]), ranks[spans[i][0].chunk_id], i)
     )[:MAX_SENTENCES]
     # Small batches: sentences are padded to the longest in their batch.
-    vectors = embedder.embed([question] + [spans[i][3] for i in order], batch_size=8)
+    vectors = embedder.embed([spans[i][3] for i in order], batch_size=8)
+    if query is None:
+        query = embedder.embed([question])[0]
     out = []
-    for row, i in enumerate(order, 1):
+    for row, i in enumerate(order):
         passage, start, end, text = spans[i]
-        sim = float(vectors[row] @ vectors[0])
+        sim = float(vectors[row] @ query)
         overlap = len(words & found[i]) / len(words) if words else 0.0
         named = len(names & found[i]) / len(names) if names else 0.0
         # Cosine carries meaning; word overlap rewards the terms asked about, names (which a

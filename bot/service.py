@@ -77,12 +77,16 @@ class Footnote:
             QuestionError, IndexMissingError, IndexCorruptError, IndexMismatchError.
         """
         question = clean_question(question)
-        passages = self.search(question, k)
+        retriever = self.retriever
+        snapshot = retriever.snapshot()
+        queries = retriever.embed_question(question)
+        passages = retriever.rank(snapshot, question, queries, k or self.settings.top_k)
         return compose_answer(
             question,
             passages,
             self.embedder,
             AnswerSettings(min_similarity=self.settings.min_similarity),
+            query=queries[0],
         )
 
     def status(self) -> Status:

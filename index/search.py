@@ -263,9 +263,12 @@ class Retriever:
         """The k best passages for question, best first."""
         text = clean_question(question)
         snapshot = self.snapshot()
+        return self.rank(snapshot, text, self.embed_question(text), k)
+
+    def embed_question(self, text: str) -> np.ndarray:
+        """The rows rank() takes: the question's vector first, then its clauses' (if enabled)."""
         clauses = question_clauses(text)[: self.settings.clauses] if self.settings.clauses else []
-        queries = self.embedder.embed([text, *clauses])
-        return self.rank(snapshot, text, queries, k)
+        return self.embedder.embed([text, *clauses])
 
     def hints(self, snapshot: Snapshot, question: str) -> Hints:
         """The indexed outlets and the dates that question names."""
