@@ -533,17 +533,23 @@ async def test_many_users_asking_at_once_are_each_answered_once(
         assert len(fake.calls("POST", f"/webhooks/{fake.app_id}/{interaction.token}")) == 1
 
 
+async def thread_and_answer(fake: FakeDiscord, started_from: str) -> tuple[Any, Any]:
+    """The thread the bot opened from a message, and its first message in it."""
+    thread = await fake.wait_for(lambda: fake.threads.get(started_from))
+    answers = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m["channel_id"] == thread["id"]]
+    )
+    return thread, answers[0]
+
+
 async def test_answer_in_thread(fake: FakeDiscord, start_bot: StartBot) -> None:
     await start_bot(answer_in_thread=True)
     interaction = await fake.slash("ask", {"question": BRIDGE})
     intro = await reply_to(fake, interaction)
     assert "asked: How much did the bridge cost?" in intro["content"]
-    thread = await fake.wait_for(lambda: fake.threads.get(intro["id"]))
+    thread, answer = await thread_and_answer(fake, intro["id"])
     assert thread["name"] == BRIDGE
-    answer = await fake.wait_for(
-        lambda: [m for m in fake.bot_messages() if m["channel_id"] == thread["id"]]
-    )
-    assert "1.2 billion" in answer[0]["embeds"][0]["description"]
+    assert "1.2 billion" in answer["embeds"][0]["description"]
 
 
 async def test_mention_in_an_allowed_channel_is_answered(
@@ -598,12 +604,9 @@ async def test_wrong_token_is_a_config_error_without_traceback(
 async def test_mention_can_be_answered_in_a_thread(fake: FakeDiscord, start_bot: StartBot) -> None:
     await start_bot(answer_in_thread=True)
     asked = await fake.say(f"<@!{fake.bot_id}> {BRIDGE}")
-    thread = await fake.wait_for(lambda: fake.threads.get(asked["id"]))
+    thread, answer = await thread_and_answer(fake, asked["id"])
     assert thread["name"] == BRIDGE
-    answer = await fake.wait_for(
-        lambda: [m for m in fake.bot_messages() if m["channel_id"] == thread["id"]]
-    )
-    assert "1.2 billion" in answer[0]["embeds"][0]["description"]
+    assert "1.2 billion" in answer["embeds"][0]["description"]
 
 
 async def test_mention_problems_get_a_short_reply(
