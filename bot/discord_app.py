@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -454,8 +455,13 @@ class FootnoteBot(commands.Bot):
             self._tasks.append(asyncio.create_task(task(self), name=name))
 
     async def sync_commands(self) -> None:
-        """Register slash commands: in the configured guild at once, else globally (slow)."""
+        """Register slash commands: in the configured guild at once, else globally (slow).
+
+        A refusal for lack of the applications.commands scope stops start-up with a ConfigError;
+        any other failure is one log line and the bot serves the commands Discord already has.
+        """
         guild_id = self.settings.guild_id
+        where = f"to guild {guild_id}" if guild_id else "globally"
         try:
             if guild_id:
                 guild = discord.Object(id=guild_id)
@@ -464,12 +470,19 @@ class FootnoteBot(commands.Bot):
             else:
                 synced = await self.tree.sync()
         except discord.Forbidden as exc:
-            where = f"guild {guild_id}" if guild_id else "globally"
             raise ConfigError(
                 f"Discord refused to register slash commands {where}: invite the bot with the "
                 "'applications.commands' scope (and check FOOTNOTE_GUILD_ID)."
             ) from exc
-        log.info("synced %d commands %s", len(synced), f"to guild {guild_id}" if guild_id else "")
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.error(
+                "could not register slash commands %s (%s); serving the commands Discord "
+                "already has, the next start retries",
+                where,
+                one_line(exc),
+            )
+            return
+        log.info("synced %d commands %s", len(synced), where)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -532,7 +545,9 @@ class FootnoteBot(commands.Bot):
     async def _reply_plain(self, message: discord.Message, text: str) -> None:
         try:
             await message.reply(clip(text, CONTENT_LIMIT), mention_author=False)
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
+            log.error("could not reply to message %s: %s", message.id, one_line(exc))
+        except Exception:
             log.exception("could not reply to message %s", message.id)
 
     async def _reply_with_answer(self, message: discord.Message, answer: Answer, key: str) -> None:
@@ -569,21 +584,55 @@ class FootnoteBot(commands.Bot):
                 exc_info=error,
             )
             text = APOLOGY
-        await send_ephemeral(interaction, clip(text, CONTENT_LIMIT))
+        await send_error(interaction, clip(text, CONTENT_LIMIT))
 
 
-async def send_ephemeral(interaction: discord.Interaction[Any], text: str) -> None:
-    """An ephemeral reply, whether or not the interaction was already deferred publicly."""
+def one_line(error: BaseException) -> str:
+    """An exception as one short log-friendly line (Discord's 400s span several)."""
+    return clip(" ".join(str(error).split()) or type(error).__name__, 300)
+
+
+def mark_replied(interaction: discord.Interaction[Any]) -> None:
+    """Record that the deferred reply now shows a real answer, not a placeholder."""
+    interaction.extras["replied"] = True
+
+
+def awaiting_reply(interaction: discord.Interaction[Any]) -> bool:
+    """The interaction was deferred and its reply is still ours to fill (thinking or progress)."""
+    deferred = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+    return deferred and not interaction.extras.get("replied")
+
+
+async def send_error(interaction: discord.Interaction[Any], text: str) -> None:
+    """A short error reply that reaches the user whatever state the interaction is in. Never raises.
+
+    Not yet acknowledged: an ephemeral reply. Deferred and not yet replied: the deferred reply is
+    edited in place into the error (it keeps the defer's visibility); deleting it first would
+    lose the follow-up (Discord answers 10008). If that edit fails, or a reply was already
+    given, an ephemeral follow-up.
+    """
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
             return
-        # After a public "thinking…" the first follow-up would replace it publicly:
-        # remove the placeholder so the reply can be private.
-        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
-            await interaction.delete_original_response()
+        if awaiting_reply(interaction):
+            try:
+                await interaction.edit_original_response(content=text, embed=None, view=None)
+                mark_replied(interaction)
+                return
+            except Exception as exc:  # whatever went wrong, the follow-up may still work
+                log.warning(
+                    "could not edit the reply of interaction %s into an error (%s); "
+                    "sending it as a follow-up",
+                    interaction.id,
+                    one_line(exc),
+                )
         await interaction.followup.send(text, ephemeral=True)
-    except discord.HTTPException:
+    except discord.HTTPException as exc:
+        log.error(
+            "could not send an error reply to interaction %s: %s", interaction.id, one_line(exc)
+        )
+    except Exception:  # a reply that cannot be sent must not become an unretrieved task error
         log.exception("could not send an error reply to interaction %s", interaction.id)
 
 
@@ -616,6 +665,7 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
     if bot.settings.answer_in_thread and isinstance(channel, discord.TextChannel):
         intro = clip(f"**{_md(interaction.user.display_name)}** asked: {_md(text)}", CONTENT_LIMIT)
         message = await interaction.followup.send(intro, wait=True)
+        mark_replied(interaction)
         try:
             # Through the channel: a follow-up message carries no guild to start a thread from.
             thread = await channel.create_thread(

@@ -70,6 +70,18 @@ class Request:
 
 
 @dataclass
+class Fault:
+    """A failure the fake injects into matching requests (see FakeDiscord.fail)."""
+
+    method: str
+    path: str
+    status: int
+    code: int
+    message: str
+    times: int | None
+
+
+@dataclass
 class Interaction:
     """An interaction the fake sent, and what the bot did with it."""
 
@@ -245,6 +257,7 @@ class FakeDiscord:
         self.sent: list[str] = []  # ids of messages the bot created through the API
         self.identify: dict[str, Any] | None = None
         self.problems: list[str] = []
+        self.faults: list[Fault] = []
         self._sockets: list[_Gateway] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -309,6 +322,32 @@ class FakeDiscord:
                 return result
 
         return await asyncio.wait_for(check(), timeout)
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        *,
+        status: int = 400,
+        code: int = 0,
+        message: str = "Injected failure",
+        times: int | None = 1,
+    ) -> None:
+        """Make the next `times` requests whose path contains path fail (times=None: all).
+
+        status 0 drops the connection without an answer, as a network failure would.
+        """
+        self.faults.append(Fault(method, path, status, code, message, times))
+
+    def _fault(self, request: web.Request) -> Fault | None:
+        for fault in self.faults:
+            if fault.method in (request.method, "*") and fault.path in request.path:
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
 
     async def settle(self, seconds: float = 0.2) -> None:
         """Let the bot finish whatever it is doing (used to assert that nothing else happens)."""
@@ -571,6 +610,15 @@ class FakeDiscord:
             and ("/interactions/" not in request.path)
         ):
             response = _error(401, 0, "401: Unauthorized")
+        elif fault := self._fault(request):
+            if not fault.status:
+                assert request.transport is not None
+                request.transport.close()
+            response = _error(fault.status or 500, fault.code, fault.message)
+            entry.status = fault.status
+            async with self._changed:
+                self._changed.notify_all()
+            return response
         else:
             response = await handler(request)
         entry.status = response.status
@@ -711,9 +759,12 @@ class FakeDiscord:
         body = request[BODY]
         if problems := validate_message(body):
             return _bad_request(problems)
-        if interaction.loading and interaction.original_id in self.messages:
+        if interaction.loading:
             # The first follow-up after a "thinking…" defer replaces the placeholder, and keeps
-            # the defer's visibility whatever flags it asks for.
+            # the defer's visibility whatever flags it asks for. Once the placeholder is
+            # deleted there is nothing to replace: Discord answers 10008 (the follow-up is lost).
+            if interaction.original_id not in self.messages:
+                return _error(404, 10008, "Unknown Message")
             interaction.loading = False
             message = self._message(
                 interaction.channel_id,
@@ -764,9 +815,8 @@ class FakeDiscord:
         interaction, mid = self._webhook_target(request)
         if interaction is None or mid is None:
             return _error(404, 10008, "Unknown Message")
+        # Deleting a "thinking…" original does not complete it: see _followup.
         del self.messages[mid]
-        if mid == interaction.original_id:
-            interaction.loading = False
         return web.Response(status=204)
 
     async def _channel_message(self, request: web.Request) -> web.Response:

@@ -4,6 +4,7 @@ end against a loopback fake Discord (tests/fake_discord.py)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -134,7 +135,7 @@ class _ErrorRecords(logging.Handler):
 def logs() -> Iterator[_ErrorRecords]:
     """Every log record of discord.py and the bot; the test fails on an unexpected ERROR."""
     handler = _ErrorRecords()
-    loggers = [logging.getLogger(name) for name in ("discord", "bot", "aiohttp")]
+    loggers = [logging.getLogger(name) for name in ("discord", "bot", "aiohttp", "asyncio")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -484,7 +485,7 @@ async def test_bad_questions_get_a_short_private_reply(
     assert len(reply["content"]) < 300
 
 
-async def test_an_index_problem_after_thinking_is_still_private(
+async def test_an_index_problem_after_thinking_replaces_the_placeholder(
     fake: FakeDiscord,
     start_bot: StartBot,
     settings: Settings,
@@ -494,9 +495,10 @@ async def test_an_index_problem_after_thinking_is_still_private(
     empty = settings.model_copy(update={"data_dir": tmp_path / "empty"})
     await start_bot(empty, Footnote(empty, embedder=fake_embedder))
     interaction = await fake.slash("ask", {"question": BRIDGE})
-    reply = await fake.wait_for(lambda: interaction.messages and interaction.messages[-1])
-    assert is_ephemeral(reply) and "footnote index" in reply["content"]
-    assert interaction.original_id not in fake.messages  # the public "thinking…" is gone
+    reply = await reply_to(fake, interaction)
+    assert reply["id"] == interaction.original_id  # the "thinking…" reply, edited in place
+    assert "footnote index" in reply["content"] and len(reply["content"]) < 300
+    assert not fake.calls("DELETE") and not interaction.messages
 
 
 async def test_unexpected_errors_are_logged_and_apologised_for(
@@ -508,12 +510,82 @@ async def test_unexpected_errors_are_logged_and_apologised_for(
 ) -> None:
     await start_bot(service=Broken(settings, embedder=fake_embedder))
     interaction = await fake.slash("ask", {"question": BRIDGE})
-    reply = await fake.wait_for(lambda: interaction.messages and interaction.messages[-1])
-    assert is_ephemeral(reply) and reply["content"].startswith("Sorry")
+    reply = await reply_to(fake, interaction)
+    assert reply["id"] == interaction.original_id and reply["content"] == APOLOGY
     assert "disk" not in reply["content"]
     errors = [r for r in logs.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].exc_info and "ask" in errors[0].getMessage()
     errors[0].ok = True
+
+
+async def test_an_error_reply_falls_back_to_a_follow_up_when_the_edit_fails(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    tmp_path: Path,
+) -> None:
+    empty = settings.model_copy(update={"data_dir": tmp_path / "empty"})
+    await start_bot(empty, Footnote(empty, embedder=fake_embedder))
+    fake.fail("PATCH", "/messages/@original", status=0)  # the edit is lost on the way
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    reply = await fake.wait_for(lambda: interaction.messages and interaction.messages[-1])
+    assert "footnote index" in reply["content"]
+    assert fake.messages[interaction.original_id] is reply  # it replaced the placeholder
+
+
+async def test_an_error_reply_that_cannot_be_sent_is_logged_not_leaked(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    logs: Any,
+) -> None:
+    await start_bot(service=Broken(settings, embedder=fake_embedder))
+    fake.fail("PATCH", "/messages/@original", status=0)
+    fake.fail("POST", f"/webhooks/{fake.app_id}/", status=0)
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    await fake.wait_for(lambda: len(fake.calls("POST", f"/webhooks/{fake.app_id}/")) == 1)
+    await fake.settle(0.3)
+    gc.collect()  # an unretrieved task exception is reported when the task is collected
+    await fake.settle(0.05)
+    errors = [r for r in logs.records if r.levelno >= logging.ERROR]
+    assert [r.name for r in errors] == ["bot.discord_app", "bot.discord_app"], errors
+    assert "the disk caught fire" in str(errors[0].exc_info)  # the crash, with its traceback
+    unsent = f"could not send an error reply to interaction {interaction.id}"
+    assert errors[1].getMessage().startswith(unsent)
+    for record in errors:
+        record.ok = True
+
+
+async def test_a_failed_command_sync_is_one_log_line_and_the_bot_keeps_serving(
+    fake: FakeDiscord, start_bot: StartBot, logs: Any
+) -> None:
+    fake.fail("PUT", "/commands", status=400, code=50035, message="Invalid Form Body")
+    await start_bot()
+    reply = await reply_to(fake, await fake.slash("status"))
+    assert "**7** articles" in reply["content"]
+    errors = [r for r in logs.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and not errors[0].exc_info
+    message = errors[0].getMessage()
+    assert "could not register slash commands" in message and "\n" not in message
+    assert "HTTP status 400" in message
+    errors[0].ok = True
+
+
+async def test_a_sync_refused_for_lack_of_scope_stops_start_up_with_one_clear_error(
+    fake: FakeDiscord, settings: Settings, service: Footnote, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", fake.base_url)
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url)
+    )
+    fake.fail("PUT", "/commands", status=403, code=50001, message="Missing Access")
+    token = settings.model_copy(
+        update={"discord_token": SecretStr(TOKEN), "guild_id": int(fake.guild_id)}
+    )
+    with pytest.raises(ConfigError, match=r"'applications\.commands' scope"):
+        await asyncio.wait_for(serve_bot(token, service), TIMEOUT)
 
 
 async def test_many_users_asking_at_once_are_each_answered_once(
