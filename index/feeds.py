@@ -185,15 +185,21 @@ def validate_feed_url(url: str) -> str:
     return url
 
 
-def http_get(url: str, settings: FeedSettings) -> bytes:
+def http_get(
+    url: str, settings: FeedSettings, opener: urllib.request.OpenerDirector | None = None
+) -> bytes:
     """The body of url, fetched with a timeout, a User-Agent and a size limit.
+
+    Args:
+        opener: a urllib opener to fetch with (e.g. one that refuses private addresses).
 
     Raises:
         FetchError: any network, HTTP or size problem, with a one-line reason.
     """
     request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent})
+    open_url = opener.open if opener is not None else urllib.request.urlopen
     try:
-        with urllib.request.urlopen(request, timeout=settings.timeout) as response:
+        with open_url(request, timeout=settings.timeout) as response:
             body: bytes = response.read(settings.max_bytes + 1)
     except urllib.error.HTTPError as exc:
         raise FetchError(f"HTTP {exc.code} {exc.reason}") from exc
@@ -289,7 +295,7 @@ def article_filename(title: str, url: str) -> str:
     return f"{slug or 'article'}-{digest}.md"
 
 
-def render_article(article: PageArticle, feed_url: str) -> str:
+def render_article(article: PageArticle, feed_url: str | None) -> str:
     """The article as Markdown with the YAML front matter the corpus loader reads."""
     import yaml
 
@@ -298,8 +304,9 @@ def render_article(article: PageArticle, feed_url: str) -> str:
         "source": article.source,
         "published_at": article.published,
         "url": article.url,
-        "feed": feed_url,
     }
+    if feed_url is not None:
+        meta["feed"] = feed_url
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000)
     return f"---\n{front}---\n\n{article.text.strip()}\n"
 
