@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     answer_in_thread: bool = False
     watch_interval: float = Field(2.0, gt=0, description="Seconds between corpus checks.")
     feed_interval: float = Field(900.0, gt=0, description="Seconds between feed polls.")
+    add_max_bytes: int = Field(5_000_000, ge=1, description="Largest article file /add takes.")
+    allow_private_urls: bool = Field(
+        False, description="Let /add fetch pages on loopback, private or link-local addresses."
+    )
 
     @field_validator("allowed_channels")
     @classmethod
