@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=20, description="Passages an answer is drawn from.")
     min_similarity: float = Field(0.35, ge=-1.0, le=1.0)
     torch_threads: int = Field(1, ge=0, description="CPU threads for the model; 0: all cores.")
+    embed_backend: Literal["torch", "onnx-int8", "onnx-fp32"] = Field(
+        "torch", description="What runs the bundled model; an index records it."
+    )
+    embed_workers: int = Field(
+        0, ge=0, description="ONNX backends: threads that embed during a build; 0: one per core."
+    )
 
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "FOOTNOTE_DISCORD_TOKEN")

@@ -23,11 +23,11 @@ import numpy as np
 import typer
 
 from bot.config import load_settings
-from bot.service import Footnote
+from bot.service import Footnote, make_embedder
 from index.articles import load_corpus
 from index.build import EMBED_BATCH, BuildReport, build_index
 from index.chunk import Chunker, ChunkSettings, embed_text
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder
 from index.errors import ConfigError
 from index.search import Retriever, SearchSettings
 
@@ -251,7 +251,10 @@ def run_multihop(
     started = time.perf_counter()
     questions = load_questions(options.data, options.split, options.limit)
     with _work_dir(options.work_dir) as work:
-        data_dir = prepare_data_dir(work, options.data, options.chunking, embedder.name)
+        # One index per backend too (torch keeps the key of the indexes made before backends).
+        backend = embedder.backend
+        key = embedder.name if backend == "torch" else f"{embedder.name}@{backend}"
+        data_dir = prepare_data_dir(work, options.data, options.chunking, key)
         corpus_dir = data_dir.parent / "corpus"
         log(f"indexing {options.data / CORPUS_FILE} into {data_dir}")
         report = build_index(
@@ -511,7 +514,7 @@ def multihop(
         answers=answers,
     )
     settings = load_settings()
-    embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
+    embedder = make_embedder(settings)
     result = run_multihop(options, embedder, log=lambda line: typer.echo(line, err=True))
     typer.echo(summary(result))
     if json_path is not None:

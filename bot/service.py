@@ -11,8 +11,9 @@ from pathlib import Path
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.config import Settings
 from index.build import BuildReport, Progress, build_index
-from index.embed import Embedder, SentenceTransformerEmbedder
-from index.errors import NotFoundError
+from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
+from index.embed_onnx import OnnxEmbedder
+from index.errors import ConfigError, NotFoundError
 from index.search import Passage, Retriever, SearchSettings, clean_question
 from index.store import ArticleRecord, Manifest
 
@@ -28,6 +29,29 @@ class Status:
     generation: str
 
 
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedding backend (the ONNX ones run only the bundled model).
+
+    Raises:
+        ConfigError: an ONNX backend was asked for with another model.
+        ModelError: the model cannot be loaded (or made).
+    """
+    if settings.embed_backend == "torch":
+        return SentenceTransformerEmbedder(
+            settings.model, cache_dir=settings.model_cache_dir, threads=settings.torch_threads
+        )
+    if settings.model != BUNDLED_MODEL:
+        raise ConfigError(
+            f"FOOTNOTE_EMBED_BACKEND={settings.embed_backend} runs only the bundled "
+            f"{BUNDLED_MODEL}; for {settings.model!r} set FOOTNOTE_EMBED_BACKEND=torch"
+        )
+    return OnnxEmbedder(
+        settings.model_cache_dir,
+        quantized=settings.embed_backend == "onnx-int8",
+        workers=settings.embed_workers,
+    )
+
+
 class Footnote:
     """One corpus + index + model; thread-safe, meant to be shared."""
 
@@ -41,11 +65,7 @@ class Footnote:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = SentenceTransformerEmbedder(
-                    self.settings.model,
-                    cache_dir=self.settings.model_cache_dir,
-                    threads=self.settings.torch_threads,
-                )
+                self._embedder = make_embedder(self.settings)
             return self._embedder
 
     @property

@@ -123,7 +123,14 @@ def build_index(
 
 def _versions() -> dict[str, str]:
     out = {}
-    for dist in ("footnote", "faiss-cpu", "sentence-transformers", "tiktoken", "torch"):
+    for dist in (
+        "footnote",
+        "faiss-cpu",
+        "sentence-transformers",
+        "tiktoken",
+        "torch",
+        "onnxruntime",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -180,6 +187,7 @@ class _Builder:
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 generation=generation,
                 versions=_versions(),
+                backend=self.embedder.backend,
             )
             (tmp / "manifest.json").write_text(manifest.to_json(), "utf-8")
             for path in (tmp / VECTORS, tmp / META, tmp / "manifest.json", tmp):
@@ -215,6 +223,11 @@ class _Builder:
             reason = (
                 f"the embedding model changed from {manifest.model} ({manifest.dimensions}d) "
                 f"to {self.embedder.name} ({self.embedder.dimensions}d)"
+            )
+        elif manifest.backend != self.embedder.backend:
+            reason = (
+                f"the embedding backend changed from {manifest.backend} to "
+                f"{self.embedder.backend} (their vectors differ slightly and are never mixed)"
             )
         elif manifest.chunking != self.settings.as_dict():
             reason = f"chunk settings changed from {manifest.chunking} to {self.settings.as_dict()}"
@@ -332,7 +345,7 @@ class _Builder:
         cache = sqlite3.connect(self.root / "embed-cache.sqlite")
         try:
             cache.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
-            prefix = f"{self.embedder.name}\0{self.embedder.dimensions}\0"
+            prefix = f"{self.embedder.name}\0{self.embedder.backend}\0{self.embedder.dimensions}\0"
             keys = [hashlib.sha256((prefix + t).encode()).hexdigest() for t in texts]
             missing: list[int] = []
             for i, key in enumerate(keys):

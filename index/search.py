@@ -258,6 +258,12 @@ class Retriever:
                 f"configured model is {self.embedder.name} ({self.embedder.dimensions}d); "
                 "run `footnote index` to rebuild it, or configure the index's model"
             )
+        if manifest.backend != self.embedder.backend:
+            raise IndexMismatchError(
+                f"the index was built with the {manifest.backend} backend but the configured "
+                f"one is {self.embedder.backend} (FOOTNOTE_EMBED_BACKEND); their vectors are "
+                "never mixed: run `footnote index` to rebuild it, or configure the index's backend"
+            )
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The k best passages for question, best first."""

@@ -75,6 +75,8 @@ class Manifest:
     generation: str
     versions: dict[str, str] = field(default_factory=dict)
     format: int = FORMAT_VERSION
+    # What computed the vectors; indexes made before backends existed were all torch.
+    backend: str = "torch"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

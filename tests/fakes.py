@@ -24,9 +24,14 @@ class FakeEmbedder:
     """
 
     def __init__(
-        self, name: str = "fake-hash", dimensions: int = 256, max_tokens: int = 128
+        self,
+        name: str = "fake-hash",
+        dimensions: int = 256,
+        max_tokens: int = 128,
+        backend: str = "fake",
     ) -> None:
         self._name = name
+        self._backend = backend
         self._dimensions = dimensions
         self._max_tokens = max_tokens
         self.embedded: list[str] = []
@@ -34,6 +39,10 @@ class FakeEmbedder:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def backend(self) -> str:
+        return self._backend
 
     @property
     def dimensions(self) -> int:
