@@ -29,8 +29,16 @@ from bot.answer import Answer, Source
 from bot.config import Settings
 from bot.service import Footnote, Status
 from index.build import BuildReport
-from index.errors import ConfigError, FootnoteError, NotFoundError, QuestionError
+from index.errors import (
+    ConfigError,
+    FootnoteError,
+    IndexLockedError,
+    NotFoundError,
+    QuestionError,
+)
+from index.intake import IntakeError, Staged, check_upload, check_url, stage_file, stage_page
 from index.search import clean_question
+from index.store import ArticleRecord
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,11 @@ ELLIPSIS = "…"
 FOUND_COLOUR = discord.Colour.blurple()
 NOT_FOUND_COLOUR = discord.Colour.light_grey()
 APOLOGY = "Sorry, something went wrong on my side while doing that. Please try again later."
+
+# A long /reindex or /add edits its reply with counts this often (seconds).
+PROGRESS_SECONDS = 3.0
+# How long a /reindex or /add waits for a build already running (e.g. the corpus watcher's).
+BUILD_WAIT_SECONDS = 300.0
 
 BackgroundTask = Callable[["FootnoteBot"], Coroutine[Any, Any, None]]
 """A coroutine function started with the bot and cancelled when it stops (e.g. a corpus watcher)."""
@@ -289,6 +302,120 @@ def report_text(report: BuildReport) -> str:
     return clip("\n".join(lines), CONTENT_LIMIT)
 
 
+def added_text(staged: Staged, report: BuildReport, records: Sequence[ArticleRecord]) -> str:
+    """What /add did: the article(s) added, their passages, and the index's new totals."""
+    parts = []
+    for record in records:
+        meta = " · ".join(p for p in (record.source, record.published[:10]) if p)
+        parts.append(
+            f"**{_md(clip(record.title, 200))}**"
+            + (f" ({_md(meta)})" if meta else "")
+            + f": {record.chunks} passage{'s' if record.chunks != 1 else ''}"
+        )
+    head = f"Added to the corpus as `{staged.rel}` and indexed:"
+    lines = [head, *(f"- {p}" for p in parts[:10])]
+    if len(parts) > 10:
+        lines.append(f"…and {len(parts) - 10} more articles.")
+    lines.append(
+        f"The index now holds **{report.articles_total:,}** articles, "
+        f"**{report.chunks_total:,}** passages."
+    )
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+class BuildProgress:
+    """A build's counts, shown by editing the deferred reply every few seconds while it runs.
+
+    The build calls it from its worker thread with (passages embedded, passages to embed); a
+    task on the event loop shows the latest counts, so the loop never waits on the build.
+    """
+
+    def __init__(self, interaction: discord.Interaction[Any], action: str, interval: float) -> None:
+        self.interaction = interaction
+        self.action = action
+        self.interval = interval
+        self.done = 0
+        self.total = 0
+        self.waiting = False
+        self.edits = 0
+        self._shown: tuple[int, int, bool] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def text(self) -> str:
+        if self.waiting:
+            return f"{self.action}: waiting for the index build already running to finish…"
+        if not self.total:
+            return f"{self.action}: reading the articles…"
+        share = 100 * self.done // max(self.total, 1)
+        return (
+            f"{self.action}: **{self.done:,}** of **{self.total:,}** passages embedded ({share}%)…"
+        )
+
+    async def show_until(self, stop: asyncio.Event) -> None:
+        """Edit the reply whenever the counts changed, every interval, until stop is set."""
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), self.interval)
+                return
+            except TimeoutError:
+                pass
+            state = (self.done, self.total, self.waiting)
+            if state == self._shown:
+                continue
+            self._shown = state
+            try:
+                await self.interaction.edit_original_response(content=self.text())
+                self.edits += 1
+            except discord.HTTPException as exc:  # progress is a courtesy; the build goes on
+                log.warning("could not show build progress: %s", one_line(exc))
+
+
+def index_when_free(
+    service: Footnote,
+    progress: BuildProgress,
+    *,
+    rebuild: bool = False,
+    wait: float = BUILD_WAIT_SECONDS,
+) -> BuildReport:
+    """service.index(), waiting up to wait seconds for a build already running (blocking)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return service.index(rebuild=rebuild, progress=progress)
+        except IndexLockedError:
+            if time.monotonic() >= deadline:
+                raise
+            progress.waiting = True
+            time.sleep(0.5)
+        finally:
+            progress.waiting = False
+
+
+def add_and_index(
+    service: Footnote, staged: Staged, progress: BuildProgress
+) -> tuple[BuildReport, list[ArticleRecord]]:
+    """Save a staged article into the corpus and index it; a failed add removes the file again.
+
+    Blocking. Raises:
+        IntakeError: the build skipped the file (it holds no usable or no new article).
+    """
+    staged.save()
+    try:
+        report = index_when_free(service, progress)
+    except BaseException:
+        staged.discard()  # the build did not publish: corpus and index stay as they were
+        raise
+    mine = (staged.rel, f"{staged.rel}#")
+    skipped = [str(e) for e in report.errors if e.path.startswith(mine)]
+    skipped += [d for d in report.duplicates if d.startswith(mine)]
+    if skipped:
+        staged.discard()
+        raise IntakeError(f"The index did not take it: {clip(skipped[0], 300)}.")
+    return report, [service.article(a.id) for a in staged.articles]
+
+
 # --- State that must survive a restart ----------------------------------------------------------
 
 
@@ -434,12 +561,14 @@ class FootnoteBot(commands.Bot):
         self.store = AnswerStore(settings.data_dir / "discord.sqlite3")
         self.cooldowns = Cooldowns(settings.cooldown_seconds)
         self.reindex_lock = asyncio.Lock()
+        self.progress_interval = PROGRESS_SECONDS
         self._background = list(background)
         self._tasks: list[asyncio.Task[None]] = []
         self.tree.add_command(ask_command)
         self.tree.add_command(source_command)
         self.tree.add_command(reindex_command)
         self.tree.add_command(status_command)
+        self.tree.add_command(add_command)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(PassageButton)
@@ -563,6 +692,22 @@ class FootnoteBot(commands.Bot):
                 await thread.send(embed=embed, view=view)
                 return
         await message.reply(embed=embed, view=view, mention_author=False)
+
+    async def build(
+        self,
+        interaction: discord.Interaction[Any],
+        action: str,
+        work: Callable[[BuildProgress], Any],
+    ) -> Any:
+        """Run a blocking build off the event loop, its counts edited into the reply meanwhile."""
+        progress = BuildProgress(interaction, action, self.progress_interval)
+        stop = asyncio.Event()
+        shower = asyncio.create_task(progress.show_until(stop), name="footnote-progress")
+        try:
+            return await asyncio.to_thread(work, progress)
+        finally:
+            stop.set()
+            await shower  # an edit in flight lands before the final reply, never after it
 
     async def report_error(
         self, interaction: discord.Interaction[Any], error: BaseException
@@ -721,9 +866,70 @@ async def reindex_command(
         raise ReindexRunning("A reindex is already running; its report will appear when it ends.")
     async with bot.reindex_lock:
         await interaction.response.defer(thinking=True)
-        report = await asyncio.to_thread(bot.service.index, rebuild=rebuild)
+        report = await bot.build(
+            interaction,
+            "Reindexing",
+            lambda progress: index_when_free(bot.service, progress, rebuild=rebuild),
+        )
     log.info("reindex by %s: %s", interaction.user.id, report)
-    await interaction.followup.send(report_text(report))
+    await interaction.edit_original_response(content=report_text(report))
+    mark_replied(interaction)
+
+
+@app_commands.command(name="add")
+@app_commands.describe(
+    file="An article file: .md or .txt (front matter: title, source, published_at, url), "
+    ".html or .json",
+    url="Or the address of a web page holding the article.",
+)
+@app_commands.guild_only()
+@app_commands.check(_may_reindex)
+async def add_command(
+    interaction: discord.Interaction[FootnoteBot],
+    file: discord.Attachment | None = None,
+    url: str | None = None,
+) -> None:
+    """Add an article (a file or a web page) to the corpus and index it (Manage Server or role)."""
+    bot = interaction.client
+    settings = bot.settings
+    if (file is None) == (url is None):
+        raise IntakeError("Attach an article file or give the address of a page: one of the two.")
+    if file is not None:
+        check_upload(file.filename, file.size, settings.add_max_bytes)
+    elif url is not None:
+        url = check_url(url)
+    if bot.reindex_lock.locked():
+        raise ReindexRunning("The index is being updated; please /add again when that is done.")
+    async with bot.reindex_lock:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        staged = await _stage(bot, file, url)
+        report, records = await bot.build(
+            interaction,
+            f"Adding {clip(staged.first.title, 200)}",
+            lambda progress: add_and_index(bot.service, staged, progress),
+        )
+    log.info("/add by %s: %s, %d article(s)", interaction.user.id, staged.rel, len(records))
+    await interaction.edit_original_response(content=added_text(staged, report, records))
+    mark_replied(interaction)
+
+
+async def _stage(bot: FootnoteBot, file: discord.Attachment | None, url: str | None) -> Staged:
+    """Read the upload or fetch the page and check it, off the event loop; nothing saved yet."""
+    settings = bot.settings
+    if file is not None:
+        try:
+            content = await file.read()
+        except discord.HTTPException as exc:
+            raise IntakeError(
+                f"I could not download {file.filename} from Discord; please try again."
+            ) from exc
+        return await asyncio.to_thread(
+            stage_file, settings.corpus_dir, file.filename, content, settings.add_max_bytes
+        )
+    assert url is not None
+    return await asyncio.to_thread(
+        stage_page, settings.corpus_dir, url, allow_private=settings.allow_private_urls
+    )
 
 
 @app_commands.command(name="status")

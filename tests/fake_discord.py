@@ -69,6 +69,15 @@ class Request:
     status: int = 200
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file a member attaches to a slash command option."""
+
+    filename: str
+    data: bytes
+    content_type: str = "text/plain; charset=utf-8"
+
+
 @dataclass
 class Fault:
     """A failure the fake injects into matching requests (see FakeDiscord.fail)."""
@@ -258,6 +267,7 @@ class FakeDiscord:
         self.identify: dict[str, Any] | None = None
         self.problems: list[str] = []
         self.faults: list[Fault] = []
+        self.cdn: dict[str, bytes] = {}  # attachment path -> bytes, served like Discord's CDN
         self._sockets: list[_Gateway] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -289,6 +299,7 @@ class FakeDiscord:
         r.add_post(f"{api}/channels/{{cid}}/messages", self._channel_message)
         r.add_post(f"{api}/channels/{{cid}}/typing", self._typing)
         r.add_post(f"{api}/channels/{{cid}}/messages/{{mid}}/threads", self._thread)
+        r.add_get("/attachments/{tail:.*}", self._attachment)
         r.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -393,11 +404,35 @@ class FakeDiscord:
     ) -> Interaction:
         """Send an application command interaction, as a member's use of /name would."""
         types = {str: 3, int: 4, bool: 5}
-        opts = [{"name": k, "type": types[type(v)], "value": v} for k, v in (options or {}).items()]
-        data = {"id": snowflake(), "name": name, "type": 1, "options": opts}
+        opts = []
+        resolved: dict[str, Any] = {}
+        for key, value in (options or {}).items():
+            if isinstance(value, Upload):
+                attachment = self._upload(channel, value)
+                resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+                opts.append({"name": key, "type": 11, "value": attachment["id"]})
+            else:
+                opts.append({"name": key, "type": types[type(value)], "value": value})
+        data: dict[str, Any] = {"id": snowflake(), "name": name, "type": 1, "options": opts}
+        if resolved:
+            data["resolved"] = resolved
         if self.commands.get(self.guild_id):
             data["guild_id"] = self.guild_id
         return await self._interact(2, data, by=by, channel=channel, permissions=permissions)
+
+    def _upload(self, channel: str, upload: Upload) -> dict[str, Any]:
+        aid = snowflake()
+        path = f"/attachments/{self.channels[channel]}/{aid}/{upload.filename}"
+        self.cdn[path] = upload.data
+        url = self.base_url.removesuffix("/api/v10") + path
+        return {
+            "id": aid,
+            "filename": upload.filename,
+            "size": len(upload.data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": upload.content_type,
+        }
 
     async def press(
         self, message: dict[str, Any], custom_id: str, *, by: str = "bob"
@@ -604,10 +639,8 @@ class FakeDiscord:
         self.requests.append(entry)
         if request.headers.get("Authorization") not in (f"Bot {TOKEN}", None):
             response: web.StreamResponse = _error(401, 0, "401: Unauthorized")
-        elif (
-            request.headers.get("Authorization") is None
-            and "/webhooks/" not in request.path
-            and ("/interactions/" not in request.path)
+        elif request.headers.get("Authorization") is None and not request.path.startswith(
+            ("/attachments/", "/api/v10/webhooks/", "/api/v10/interactions/")
         ):
             response = _error(401, 0, "401: Unauthorized")
         elif fault := self._fault(request):
@@ -627,6 +660,12 @@ class FakeDiscord:
         async with self._changed:
             self._changed.notify_all()
         return response
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.cdn.get(request.path)
+        if data is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _unknown(self, request: web.Request) -> web.Response:
         return _error(404, 0, f"404: Not Found (the fake has no {request.method} {request.path})")

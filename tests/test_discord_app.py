@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,12 @@ from tests.fake_discord import (
     TOKEN,
     FakeDiscord,
     Interaction,
+    Upload,
     validate_components,
     validate_message,
 )
 from tests.fakes import FakeEmbedder
+from tests.web_pages import EMPTY_HTML, LIGHTHOUSE_HTML, WebPages
 
 TIMEOUT = 10.0
 BRIDGE = "How much did the bridge cost?"
@@ -181,6 +184,7 @@ async def start_bot(
         changes.setdefault("guild_id", int(fake.guild_id))
         settings = settings.model_copy(update=changes)
         bot = create_bot(settings, service, background=background, guild_ready_timeout=0.05)
+        bot.progress_interval = 3600.0  # no progress edits unless a test asks for them
         task = asyncio.create_task(bot.start(TOKEN))
         running.append((bot, task))
         ready = asyncio.create_task(bot.wait_until_ready())
@@ -295,7 +299,7 @@ async def test_bot_connects_and_registers_documented_commands(
     await start_bot()
     assert fake.identify is not None and fake.identify["intents"] & (1 << 15) == 0
     commands = {c["name"]: c for c in fake.commands[fake.guild_id]}
-    assert set(commands) == {"ask", "source", "reindex", "status"}
+    assert set(commands) == {"ask", "source", "reindex", "status", "add"}
     assert all(c["description"] for c in commands.values())
     assert all(o["description"] for c in commands.values() for o in c.get("options", []))
 
@@ -700,3 +704,195 @@ async def test_mention_problems_get_a_short_reply(
     errors = [r for r in logs.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].exc_info
     errors[0].ok = True
+
+
+# --- /add and build progress ----------------------------------------------------------------------
+
+FERRY = b"""---
+title: Ferry strike ends after nine days
+source: Island Courier
+published_at: 2024-06-01
+url: https://courier.example/ferry-strike
+---
+
+Ferry crews returned to work on Monday after a nine day strike over pay ended with a deal.
+The island's ferry company agreed to raise wages by seven percent over two years.
+"""
+
+
+def corpus_and_index(settings: Settings) -> tuple[dict[str, bytes], str]:
+    """Every corpus file's bytes and the published index generation: what /add must not touch."""
+    corpus = settings.corpus_dir
+    files = {p.relative_to(corpus).as_posix(): p.read_bytes() for p in corpus.rglob("*.*")}
+    return files, (settings.data_dir / "index" / "CURRENT").read_text()
+
+
+@pytest.fixture
+def web() -> Iterator[WebPages]:
+    pages = WebPages()
+    yield pages
+    pages.close()
+
+
+async def test_add_a_file_saves_it_indexes_it_and_names_it(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings
+) -> None:
+    await start_bot()
+    interaction = await fake.slash("add", {"file": Upload("ferry-strike.md", FERRY)}, by="alice")
+    reply = await reply_to(fake, interaction)
+    assert interaction.callback is not None and interaction.callback["type"] == 5
+    assert is_ephemeral(reply)
+    assert "**Ferry strike ends after nine days** (Island Courier · 2024-06-01)" in reply["content"]
+    assert "now holds **8** articles" in reply["content"]
+    [saved] = (settings.corpus_dir / "added").iterdir()
+    assert saved.read_bytes() == FERRY and f"`added/{saved.name}`" in reply["content"]
+    asked = await reply_to(
+        fake, await fake.slash("ask", {"question": "How long did the ferry strike last?"})
+    )
+    assert "nine day strike" in asked["embeds"][0]["description"]
+
+
+async def test_add_a_web_page_goes_through_the_feed_extraction(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, web: WebPages
+) -> None:
+    await start_bot(allow_private_urls=True)
+    url = web.add("/news/lighthouse", LIGHTHOUSE_HTML)
+    reply = await reply_to(fake, await fake.slash("add", {"url": url}, by="alice"))
+    assert (
+        "**Gull Island lighthouse shines again after forty years** (Coastal Gazette"
+        in reply["content"]
+    )
+    [saved] = (settings.corpus_dir / "added").iterdir()
+    text = saved.read_text()
+    assert f"url: {url}" in text and "214 of its cast iron plates" in text and "Home" not in text
+    asked = await reply_to(
+        fake, await fake.slash("ask", {"question": "When was the Gull Island lighthouse relit?"})
+    )
+    assert "relit on Wednesday night" in asked["embeds"][0]["description"]
+    assert url in [b.get("url") for b in buttons(asked)]
+
+
+async def test_add_needs_manage_server_or_the_admin_role(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings
+) -> None:
+    await start_bot()
+    before = corpus_and_index(settings)
+    reply = await reply_to(fake, await fake.slash("add", {"file": Upload("f.md", FERRY)}, by="bob"))
+    assert is_ephemeral(reply) and "Manage Server" in reply["content"]
+    assert corpus_and_index(settings) == before and not fake.calls("GET", "/attachments/")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"file": Upload("ferry.pdf", FERRY)}, "not an article file"),
+        ({"file": Upload("ferry.md", FERRY * 40)}, "at most 1 kB"),
+        ({}, "one of the two"),
+        ({"file": Upload("ferry.md", FERRY), "url": "https://courier.example/a"}, "one of the two"),
+        ({"url": "courier.example/ferry"}, "http:// or https://"),
+    ],
+)
+async def test_add_refuses_at_once_what_it_can_tell_before_reading(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    options: dict[str, Any],
+    expected: str,
+) -> None:
+    await start_bot(add_max_bytes=1000)
+    before = corpus_and_index(settings)
+    interaction = await fake.slash("add", options, by="alice")
+    reply = await reply_to(fake, interaction)
+    assert interaction.callback is not None and interaction.callback["type"] == 4
+    assert is_ephemeral(reply) and expected in reply["content"], reply["content"]
+    assert corpus_and_index(settings) == before
+
+
+async def test_add_refuses_privately_what_it_finds_on_reading(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, web: WebPages
+) -> None:
+    await start_bot(allow_private_urls=True)
+    before = corpus_and_index(settings)
+    cases = [
+        ({"file": Upload("empty.html", EMPTY_HTML.encode())}, "no article text"),
+        (
+            {"file": Upload("again.md", (settings.corpus_dir / "harbor-bridge.md").read_bytes())},
+            "already in the corpus (as harbor-bridge.md)",
+        ),
+        ({"url": web.add("/teaser", EMPTY_HTML)}, "no article text found on the page"),
+        ({"url": web.add("/gone", "gone", status=404)}, "HTTP 404"),
+    ]
+    for options, expected in cases:
+        interaction = await fake.slash("add", options, by="alice")
+        reply = await reply_to(fake, interaction)
+        assert interaction.callback == {"type": 5, "data": {"flags": EPHEMERAL}}
+        assert reply["id"] == interaction.original_id and is_ephemeral(reply)
+        assert expected in reply["content"] and len(reply["content"]) < 400, reply["content"]
+    assert corpus_and_index(settings) == before
+
+
+async def test_add_refuses_pages_on_private_addresses_by_default(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, web: WebPages
+) -> None:
+    await start_bot()
+    before = corpus_and_index(settings)
+    url = web.add("/news/lighthouse", LIGHTHOUSE_HTML)
+    reply = await reply_to(fake, await fake.slash("add", {"url": url}, by="alice"))
+    assert is_ephemeral(reply) and "127.0.0.1" in reply["content"]
+    assert "public internet" in reply["content"]
+    assert not web.requested and corpus_and_index(settings) == before
+
+
+class SlowBuild(Footnote):
+    """Reports embedding progress slowly before building, like a long build would."""
+
+    def index(self, *, rebuild: bool = False, progress: Any = None) -> Any:
+        for done in range(0, 12, 3):
+            if progress is not None:
+                progress(done, 12)
+            time.sleep(0.15)
+        return super().index(rebuild=rebuild, progress=progress)
+
+
+def progress_edits(fake: FakeDiscord, interaction: Interaction) -> list[str]:
+    path = f"/webhooks/{fake.app_id}/{interaction.token}/messages/@original"
+    return [r.body.get("content") or "" for r in fake.calls("PATCH", path)]
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "final"),
+    [("reindex", {}, "Index updated"), ("add", {"file": Upload("f.md", FERRY)}, "Added")],
+)
+async def test_a_long_build_shows_its_counts_as_it_goes(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    command: str,
+    options: dict[str, Any],
+    final: str,
+) -> None:
+    bot = await start_bot(service=SlowBuild(settings, embedder=fake_embedder))
+    bot.progress_interval = 0.05
+    interaction = await fake.slash(command, options, by="alice")
+    await fake.wait_for(lambda: (r := final_message(fake, interaction)) and final in r["content"])
+    edits = progress_edits(fake, interaction)
+    assert len(edits) >= 3 and final in edits[-1]
+    steps = [e for e in edits[:-1] if "passages embedded" in e]
+    assert steps and "**3** of **12** passages embedded" in " ".join(steps)
+
+
+async def test_add_waits_for_a_build_already_running(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings
+) -> None:
+    from index.build import build_lock
+
+    bot = await start_bot()
+    bot.progress_interval = 0.05
+    with build_lock(settings.data_dir):  # e.g. the corpus watcher's build
+        interaction = await fake.slash("add", {"file": Upload("f.md", FERRY)}, by="alice")
+        await fake.wait_for(lambda: any("waiting" in e for e in progress_edits(fake, interaction)))
+    reply = await fake.wait_for(
+        lambda: (r := final_message(fake, interaction)) and "Added" in r["content"] and r
+    )
+    assert "Ferry strike" in reply["content"] and "now holds **8** articles" in reply["content"]
