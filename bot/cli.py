@@ -205,6 +205,7 @@ def serve(data_dir: DataDir = None, corpus: CorpusDir = None) -> None:
 
 
 from bot.eval import eval_app  # noqa: E402 - registered after the commands it sits beside
+from bot.eval_realtimeqa import realtimeqa  # noqa: E402, F401 - registers `eval realtimeqa`
 
 app.add_typer(eval_app, name="eval")
 

@@ -302,20 +302,22 @@ def _work_dir(work_dir: Path | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def prepare_data_dir(work: Path, data: Path, chunking: ChunkSettings, model: str) -> Path:
+def prepare_data_dir(
+    work: Path, data: Path, chunking: ChunkSettings, model: str, corpus_file: str = CORPUS_FILE
+) -> Path:
     """A data directory per (corpus, chunking, model) under work, its corpus linked in.
 
     Runs that differ only in search settings reuse one index; the build itself notices a
     changed corpus by content hash.
     """
-    source = (data / CORPUS_FILE).resolve()
+    source = (data / corpus_file).resolve()
     if not source.is_file():
         raise ConfigError(f"benchmark corpus {source} is missing")
     key = json.dumps([str(source), chunking.as_dict(), model], sort_keys=True)
     root = work / f"index-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     corpus = root / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    link = corpus / CORPUS_FILE
+    link = corpus / corpus_file
     if not link.exists():
         link.symlink_to(source)
     return root / "data"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
 from index.embed_onnx import OnnxEmbedder
 from index.errors import ConfigError, NotFoundError
 from index.search import Passage, Retriever, SearchSettings, clean_question
-from index.store import ArticleRecord, Manifest
+from index.store import ArticleRecord, Manifest, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class Footnote:
         self._embedder = embedder
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
+        self._weights: tuple[str, dict[str, float]] = ("", {})
 
     @property
     def embedder(self) -> Embedder:
@@ -107,7 +110,25 @@ class Footnote:
             self.embedder,
             AnswerSettings(min_similarity=self.settings.min_similarity),
             query=queries[0],
+            weigh=self.word_weights(snapshot),
         )
+
+    def word_weights(self, snapshot: Snapshot) -> Callable[[str], float]:
+        """A word's weight in answers: its inverse document frequency in the index, so a name
+        few chunks hold counts for more than a word most hold (cached per index generation)."""
+        with self._lock:
+            if self._weights[0] != snapshot.generation:
+                self._weights = (snapshot.generation, {})
+            cache = self._weights[1]
+        chunks = max(snapshot.manifest.chunks, 1)
+
+        def weigh(word: str) -> float:
+            if word not in cache:
+                df = snapshot.document_frequency(word)
+                cache[word] = max(math.log((chunks + 1) / (df + 0.5)), 0.1)
+            return cache[word]
+
+        return weigh
 
     def status(self) -> Status:
         manifest: Manifest = self.retriever.snapshot().manifest

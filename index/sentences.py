@@ -48,3 +48,50 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[Span]) -> None:
         end -= 1
     if end > start:
         spans.append(Span(start, end))
+
+
+class Segment(NamedTuple):
+    """A sentence span, and whether it states something (headings, questions, bylines do not)."""
+
+    start: int
+    end: int
+    statement: bool
+
+
+_LABEL_WORDS = 3  # a line of at most this many words is a label that belongs to the next line
+_HEADING_WORDS = 16
+_STATEMENT_END = re.compile(r"""[.!]["'”’)\]]*$""")
+_BYLINE = re.compile(r"^(by|photo|image|credit|source|read more|related|advertisement)\b", re.I)
+
+
+def segments(text: str) -> list[Segment]:
+    """News-grade sentences of text: sentence_spans, with a line-broken label joined to the line
+    it labels (a line "Director." before "Jane Smith said ...", or a line continuing in lower
+    case), and headings, questions and bylines marked as stating nothing. Spans stay exact.
+    """
+    spans = sentence_spans(text)
+    merged: list[Span] = []
+    i = 0
+    while i < len(spans):
+        start, end = spans[i]
+        # A short fragment on a line of its own continues into the next line's sentence.
+        while (
+            i + 1 < len(spans)
+            and len(text[start:end].split()) <= _LABEL_WORDS
+            and "\n" in text[end : spans[i + 1].start]
+            and "\n\n" not in text[end : spans[i + 1].start]
+            and (text[start:end].endswith(".") or text[spans[i + 1].start].islower())
+        ):
+            i += 1
+            end = spans[i].end
+        merged.append(Span(start, end))
+        i += 1
+    return [Segment(s, e, _states(text[s:e])) for s, e in merged]
+
+
+def _states(sentence: str) -> bool:
+    words = sentence.split()
+    if sentence.rstrip("\"'”’) ").endswith("?") or _BYLINE.match(sentence):
+        return False
+    # A heading: short and without a full stop at its end.
+    return not (len(words) <= _HEADING_WORDS and not _STATEMENT_END.search(sentence))

@@ -252,6 +252,16 @@ class Snapshot:
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def document_frequency(self, word: str) -> int:
+        """How many chunks hold word, folded as the keyword index folds words (porter stems)."""
+        if not re.fullmatch(r"\w+", word):
+            return 0
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (f'body:"{word}"',)
+            ).fetchone()
+        return int(count)
+
     def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
         if not ids:
             return {}

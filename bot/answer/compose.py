@@ -1,0 +1,322 @@
+"""Passages -> an answer: the short answer first, then the quotes that support it, each cited.
+
+Reads the question first (question.py), scores the sentences of the passages (evidence.py),
+then picks an answer that fits the kind asked for and the question's constraints, or abstains.
+Every quote and every short answer span is an exact span of its article.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.answer.evidence import (
+    Evidence,
+    Weigh,
+    Weights,
+    contradicts_years,
+    coverage,
+    gather,
+    score,
+)
+from bot.answer.extract import Candidate, candidates
+from bot.answer.model import Answer, Claim, ShortAnswer, Source
+from bot.answer.question import Kind, Question, analyse, words_of
+from index.embed import Embedder
+from index.search import OutletMatcher, Passage
+
+# Kinds whose answer is a name, figure or date: no sentence holding one means no answer.
+STRICT_KINDS = frozenset(
+    {Kind.PERSON, Kind.ORGANISATION, Kind.PLACE, Kind.DATE, Kind.NUMBER, Kind.MONEY, Kind.PERCENT}
+)
+MAX_QUOTE_CHARS = 600
+MIN_PART_WORDS = 2
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    max_claims: int = 3
+    # Below this evidence score (cosine + word bonuses) the articles are taken not to hold it.
+    min_similarity: float = 0.35
+    # A sentence scoring this far below the best one is not worth quoting.
+    max_gap: float = 0.12
+    # Abstain when more than this share of the names/numbers asked about appear in no passage
+    # ("Who is the CEO of Tesla?" over articles that never mention Tesla).
+    max_missing_names: float = 0.34
+    # The best sentence with its context and headline must hold this share of the question's
+    # word weight (rare words weigh more), else it is about something else.
+    min_coverage: float = 0.0
+    # Each part of a multi-part question needs a sentence holding this share of its words.
+    min_part_coverage: float = 0.4
+    # Sentences whose short-answer candidates are weighed against each other.
+    answer_pool: int = 4
+    nearest_sources: int = 3
+    weights: Weights = field(default_factory=Weights)
+
+
+def compose_answer(
+    question: str,
+    passages: list[Passage],
+    embedder: Embedder,
+    settings: AnswerSettings | None = None,
+    *,
+    query: np.ndarray | None = None,
+    weigh: Weigh | None = None,
+) -> Answer:
+    """Answer question from passages, or say that they do not hold the answer.
+
+    Args:
+        question: the cleaned question.
+        passages: retrieved passages, best first.
+        embedder: embeds the candidate sentences.
+        settings: thresholds and weights.
+        query: the question's vector, if retrieval already computed it.
+        weigh: a word's weight (rarer words weigh more); every word weighs 1 if not given.
+
+    Every snippet is an exact span of its article: Source.snippet ==
+    article.text[snippet_start:snippet_end], and so is a span short answer.
+    """
+    settings = settings or AnswerSettings()
+    q = analyse(question)
+    weigh = weigh or _unit
+    if query is None:
+        query = embedder.embed([question])[0]
+    scored = score(q, gather(passages), embedder, query, weigh, settings.weights)
+    usable = [e for e in scored if not contradicts_years(q, e)]
+    if (
+        not usable
+        or usable[0].score < settings.min_similarity
+        or _missing_names(q, passages) > settings.max_missing_names
+        or coverage(q.words, usable[0].words | usable[0].context_words, weigh)
+        < settings.min_coverage
+    ):
+        return _not_found(q, passages, scored, settings)
+    parts = _part_evidence(q, usable, passages, weigh, settings)
+    missing = [part for part, e in parts if e is None]
+    if missing:
+        return _not_found(q, passages, scored, settings, missing=missing)
+    if q.kind is Kind.YES_NO:
+        return _yes_no(q, usable, [e for _, e in parts if e is not None], settings)
+    picked = _short_answer(q, usable, settings)
+    if picked is None and q.kind in STRICT_KINDS:
+        return _not_found(q, passages, scored, settings)
+    lead = picked[0] if picked else usable[0]
+    chosen = _choose(lead, [e for _, e in parts if e is not None], usable, settings)
+    claims, sources = _cite(chosen)
+    short = None
+    if picked is not None:
+        e, cand, in_title = picked
+        n = next((s.n for s in sources if s.chunk_id == e.passage.chunk_id), 0)
+        if in_title:
+            short = ShortAnswer(cand.text, n=n, start=cand.start, end=cand.end, in_title=True)
+        else:
+            short = ShortAnswer(cand.text, n=n, start=e.start + cand.start, end=e.start + cand.end)
+    return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
+
+
+def _unit(_: str) -> float:
+    return 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Short answers
+
+
+def _short_answer(
+    q: Question, usable: list[Evidence], settings: AnswerSettings
+) -> tuple[Evidence, Candidate, bool] | None:
+    """The best short-answer span among the top sentences (and their headlines).
+
+    A candidate gains from its sentence's score, from fitting the kind asked for, and from
+    recurring in other top sentences (two reports naming the same person agree).
+    """
+    best = usable[0].score
+    pool = [e for e in usable[: settings.answer_pool] if e.score >= best - 2 * settings.max_gap]
+    found: list[tuple[float, Evidence, Candidate, bool]] = []
+    for e in pool:
+        for cand in candidates(e.text, q):
+            found.append((e.score + 0.3 * cand.fit, e, cand, False))
+    if not found:
+        for e in pool[:1]:
+            for cand in candidates(e.passage.title, q):
+                found.append((e.score + 0.3 * cand.fit - 0.1, e, cand, True))
+    if not found:
+        return None
+    texts = [f"{e.text} {e.passage.title}".lower() for e in pool]
+    ranked = sorted(
+        found,
+        key=lambda f: -(f[0] + 0.1 * sum(f[2].text.lower() in t for t in texts)),
+    )
+    _, e, cand, in_title = ranked[0]
+    return e, cand, in_title
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-part questions and yes/no
+
+
+def _part_evidence(
+    q: Question,
+    usable: list[Evidence],
+    passages: list[Passage],
+    weigh: Weigh,
+    settings: AnswerSettings,
+) -> list[tuple[str, Evidence | None]]:
+    """For each part of a multi-part question, its best sentence (None: no evidence)."""
+    if len(q.parts) < 2:
+        return []
+    outlets = OutletMatcher({p.source for p in passages})
+    ordered = sorted(q.parts, key=lambda part: q.text.find(part))
+    out: list[tuple[str, Evidence | None]] = []
+    for part in ordered:
+        named = outlets.find(part)
+        # Words of the outlets it names are where to look, not what to find.
+        words = words_of(part) - words_of(" ".join(named))
+        if len(words) < MIN_PART_WORDS:
+            continue  # an attribution ("as the Valley Times reported"), not a part
+        pool = [e for e in usable if not named or e.passage.source in named]
+        best = max(
+            pool,
+            key=lambda e: (coverage(words, e.words | e.context_words, weigh), e.score),
+            default=None,
+        )
+        best_cover = coverage(words, best.words | best.context_words, weigh) if best else 0.0
+        out.append((part, best if best_cover >= settings.min_part_coverage else None))
+    return out if len(out) >= 2 else []
+
+
+def _yes_no(
+    q: Question, usable: list[Evidence], parts: list[Evidence], settings: AnswerSettings
+) -> Answer:
+    """Yes/No from the cited evidence: every part found (and, when the question asks about the
+    order of reports, their dates in that order), with the reasoning shown."""
+    evidence = parts or usable[:1]
+    chosen = _choose(evidence[0], evidence, usable, settings)
+    claims, sources = _cite(chosen)
+    cited = [next(s for s in sources if s.chunk_id == e.passage.chunk_id) for e in evidence]
+    reasons = [f"{s.source or s.title} ({s.date or 'undated'}) [{s.n}]" for s in cited]
+    verdict = "Yes"
+    if q.order and len(cited) >= 2 and cited[0].date and cited[1].date:
+        first, second = cited[0].date, cited[1].date
+        in_order = first <= second if q.order == "before" else first >= second
+        verdict = "Yes" if in_order else "No"
+        relation = "before" if first < second else "after" if first > second else "the same day as"
+        reasoning = f"{reasons[0]} was published {relation} {reasons[1]}"
+    else:
+        reasoning = "reported by " + " and ".join(reasons)
+    short = ShortAnswer(verdict, kind="yes/no", reasoning=reasoning)
+    return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quotes and sources
+
+
+def _choose(
+    lead: Evidence, required: list[Evidence], usable: list[Evidence], settings: AnswerSettings
+) -> list[Evidence]:
+    """The answer sentence, each part's sentence, then near-best sentences, no two alike."""
+    chosen: list[Evidence] = []
+    best = usable[0].score
+    extra = [e for e in usable if e.score >= best - settings.max_gap]
+    for e in [lead, *required, *extra]:
+        if len(chosen) >= max(settings.max_claims, len(required) + 1):
+            break
+        if not any(_overlaps(e, c) or _same_text(e, c) for c in chosen):
+            chosen.append(e)
+    return chosen
+
+
+def _cite(chosen: list[Evidence]) -> tuple[list[Claim], list[Source]]:
+    """One source per quote: each [n] points at exactly the words it quotes."""
+    claims, sources = [], []
+    for n, e in enumerate(chosen, 1):
+        source = _source(n, e)
+        claims.append(Claim(text=source.snippet, n=n))
+        sources.append(source)
+    return claims, sources
+
+
+def _source(n: int, e: Evidence, *, with_context: bool = True) -> Source:
+    """The source of a quote; a quote naming its subject only by reference brings the sentence
+    before it, so the reader sees who "he" is."""
+    p = e.passage
+    start = e.start
+    if with_context and e.refers_back and e.end - e.context_start <= MAX_QUOTE_CHARS:
+        start = e.context_start
+    snippet = p.text[start - p.start : e.end - p.start]
+    return Source(
+        n=n,
+        title=p.title,
+        source=p.source,
+        published=p.published,
+        url=p.url,
+        article_id=p.article_id,
+        chunk_id=p.chunk_id,
+        snippet=snippet,
+        snippet_start=start,
+        snippet_end=e.end,
+        passage=p.text,
+        passage_start=p.start,
+        passage_end=p.end,
+    )
+
+
+def _overlaps(a: Evidence, b: Evidence) -> bool:
+    return (
+        a.passage.article_id == b.passage.article_id
+        and a.context_start < b.end
+        and b.context_start < a.end
+    )
+
+
+def _same_text(a: Evidence, b: Evidence) -> bool:
+    return " ".join(a.text.lower().split()) == " ".join(b.text.lower().split())
+
+
+# ---------------------------------------------------------------------------------------------
+# Saying so
+
+
+def _not_found(
+    q: Question,
+    passages: list[Passage],
+    scored: list[Evidence],
+    settings: AnswerSettings,
+    *,
+    missing: list[str] | None = None,
+) -> Answer:
+    """No answer: show the nearest passages (their best sentence) so the user can look."""
+    sources: list[Source] = []
+    for passage in passages:
+        if len(sources) == settings.nearest_sources:
+            break
+        if any(s.article_id == passage.article_id for s in sources):
+            continue
+        best = next((e for e in scored if e.passage.chunk_id == passage.chunk_id), None)
+        if best is not None:
+            sources.append(_source(len(sources) + 1, best, with_context=False))
+    return Answer(
+        q.text,
+        False,
+        sources=sources,
+        kind=q.kind.value,
+        missing=[_summary(part) for part in missing or []],
+    )
+
+
+def _summary(part: str, limit: int = 90) -> str:
+    part = re.sub(r"^(?:and|but|while|whereas|yet|also)\s+", "", part.strip(), flags=re.I)
+    return part if len(part) <= limit else part[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _missing_names(q: Question, passages: list[Passage]) -> float:
+    """The share of the question's names found in none of the passages (text, title or outlet)."""
+    if not q.names:
+        return 0.0
+    seen: set[str] = set()
+    for p in passages:
+        seen |= words_of(f"{p.title} {p.source} {p.text}")
+    return len(q.names - seen) / len(q.names)

@@ -1,0 +1,200 @@
+"""Short-answer candidates in a sentence: names, amounts, percentages, dates, numbers.
+
+Rules, not a model (no NER model ships in a package we could vouch for): a name is a run of
+capitalised words (with "of", "&", "de" ... between them), an amount a currency figure, and so
+on. Each candidate is an exact span of the sentence, typed loosely; the answer layer scores them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.answer.question import Kind, Question, stem
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_SCALE = r"(?:hundred|thousand|million|billion|trillion|bn|mn|m|k)\b"
+_FIGURE = r"\d+(?:[.,]\d+)*"
+_WORD_NUMBER = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+    r"thousands?|millions?)"
+)
+
+_PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
+    (
+        Kind.MONEY,
+        re.compile(
+            rf"(?:US|A|C|HK|NZ)?[$€£¥₹]\s?{_FIGURE}(?:\s?{_SCALE})?"
+            rf"|{_FIGURE}(?:\s?{_SCALE})?\s(?:dollars|euros|pounds|yuan|yen|rupees)\b"
+        ),
+    ),
+    (Kind.PERCENT, re.compile(rf"{_FIGURE}\s?(?:%|percent\b|per cent\b|percentage points\b)")),
+    (
+        Kind.DATE,
+        re.compile(
+            rf"\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?"
+            rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:,?\s\d{{4}})?"
+            rf"|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
+            r"|\b(?:next|last|this)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
+        ),
+    ),
+    (
+        Kind.NUMBER,
+        re.compile(
+            rf"\b{_FIGURE}(?:\s{_SCALE})?(?:\s[a-z]+)?|\b{_WORD_NUMBER}\b(?:\s[a-z]+)?",
+        ),
+    ),
+]
+
+# A name: capitalised words, with short lower-case joiners between two of them.
+_NAME = re.compile(
+    r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]+)"
+    r"(?:\s(?:(?:of|the|and|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y)\s)?"
+    r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]*))*"
+)
+_OPENERS = frozenset(
+    (
+        "a an the this that these those it its he she his her they their we our i you there here "
+        "but and or so yet if when while after before since as at in on for from by with without "
+        "however meanwhile still also now then today yesterday tomorrow last next according "
+        "despite although though because some many most more several other another each every "
+        "what which who where why how one two three four five mr mrs ms dr"
+    ).split()
+)
+_ORG_WORDS = frozenset(
+    (
+        "inc corp corporation co company group bank university college school institute "
+        "association council committee agency department ministry party union league club fc "
+        "foundation society airlines airways motors technologies labs studios records network "
+        "news times post journal court house senate congress parliament commission service fund"
+    ).split()
+)
+_PERSON_CUES = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Sir|Dame|President|Prime Minister|CEO|Senator|Sen|Rep|Gov|Governor|"
+    r"Judge|Justice|Coach|King|Queen|Prince|Princess|Pope|star|actor|actress|singer|chief "
+    r"executive|founder|minister|secretary)\.?\s$"
+)
+_SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
+_PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A possible short answer: sentence[start:end], with how well it fits the asked kind."""
+
+    text: str
+    start: int  # in the sentence
+    end: int
+    kind: Kind
+    fit: float  # 0..1: how surely it is of the kind asked for
+
+
+def candidates(sentence: str, question: Question) -> list[Candidate]:
+    """Spans of sentence that could answer question, best fitting first; none already asked.
+
+    A candidate made only of words the question already uses ("Apple" for "Which company
+    did Apple buy?") is no answer.
+    """
+    kind = question.kind
+    if not question.wants_entity:
+        return []
+    found: list[Candidate] = []
+    if kind in (Kind.MONEY, Kind.PERCENT, Kind.DATE, Kind.NUMBER):
+        for pattern_kind, pattern in _PATTERNS:
+            for m in pattern.finditer(sentence):
+                fit = _number_fit(kind, pattern_kind)
+                if fit and _is_new(m.group(0), question):
+                    found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
+    else:
+        for m in _NAME.finditer(sentence):
+            span = _trim_name(sentence, m.start(), m.end())
+            if span is None:
+                continue
+            start, end = span
+            text = sentence[start:end]
+            if _is_new(text, question):
+                found.append(
+                    Candidate(text, start, end, kind, _name_fit(sentence, start, end, kind))
+                )
+    # Overlapping spans: keep the better fitting, then the longer.
+    found.sort(key=lambda c: (-c.fit, -(c.end - c.start), c.start))
+    kept: list[Candidate] = []
+    for c in found:
+        if not any(c.start < k.end and k.start < c.end for k in kept):
+            kept.append(c)
+    return kept
+
+
+def _number_fit(asked: Kind, seen: Kind) -> float:
+    if asked == seen:
+        return 1.0
+    if asked is Kind.NUMBER and seen in (Kind.MONEY, Kind.PERCENT):
+        return 0.6
+    if asked is Kind.MONEY and seen is Kind.NUMBER:
+        return 0.4
+    return 0.0
+
+
+def _trim_name(sentence: str, start: int, end: int) -> tuple[int, int] | None:
+    """The name without an opening common word or a trailing possessive/full stop; None if
+    nothing name-like is left."""
+    text = sentence[start:end]
+    words = text.split()
+    prefix = sentence[:start].rstrip()
+    opening = not prefix or prefix.endswith((".", ":", '"', "“", "\n"))
+    lead = 0
+    # A capital that opens a sentence is no evidence of a name: drop common openers ("But",
+    # "However"); "The" only there, since mid-sentence it belongs to a name ("The Tony Awards").
+    while words and words[0].lower().strip(".,") in _OPENERS:
+        if words[0] == "The" and not (opening and lead == 0):
+            break
+        lead += len(words[0]) + 1
+        words = words[1:]
+    if not words:
+        return None
+    start += lead
+    text = sentence[start:end]
+    for suffix in ("'s", "’s", ".", ",", "-", "’", "'"):
+        if text.endswith(suffix) and not re.search(r"\b[A-Z]\.$", text):
+            end -= len(suffix)
+            text = text[: -len(suffix)]
+    if not text or (not text[0].isupper() and not text[0].isdigit()):
+        return None
+    return start, end
+
+
+def _name_fit(sentence: str, start: int, end: int, kind: Kind) -> float:
+    text = sentence[start:end]
+    words = text.split()
+    before = sentence[max(0, start - 30) : start]
+    after = sentence[end : end + 12]
+    lowered = {w.lower().strip(".,") for w in words}
+    fit = 0.5
+    if kind is Kind.PERSON:
+        if lowered & _ORG_WORDS:
+            return 0.2
+        if 2 <= len(words) <= 4:
+            fit += 0.2
+        if _PERSON_CUES.search(before) or _SAYS.match(after):
+            fit += 0.3
+    elif kind is Kind.ORGANISATION:
+        if lowered & _ORG_WORDS:
+            fit += 0.3
+    elif kind is Kind.PLACE:
+        if _PLACE_CUES.search(before):
+            fit += 0.3
+        if len(words) <= 3:
+            fit += 0.1
+    return min(fit, 1.0)
+
+
+def _is_new(text: str, question: Question) -> bool:
+    """Some word of text is not among the question's words."""
+    words = {stem(w) for w in re.findall(r"[\w'’]+", text.lower().replace("’", "'"))}
+    words = {w for w in words if w not in ("the", "of", "and")}
+    asked = question.words | question.names
+    return bool(words - asked)

@@ -1,0 +1,128 @@
+"""What an answer is: a short answer, cited quotes and their sources (plain value objects)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from index.articles import display_date
+
+NOT_FOUND = "I couldn't find an answer to that in the indexed articles."
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered citation: where the snippet comes from, and the snippet itself."""
+
+    n: int
+    title: str
+    source: str
+    published: str
+    url: str
+    article_id: str
+    chunk_id: int
+    snippet: str
+    snippet_start: int
+    snippet_end: int
+    passage: str
+    passage_start: int
+    passage_end: int
+
+    @property
+    def date(self) -> str:
+        return display_date(self.published)
+
+    def label(self) -> str:
+        """'Title — Outlet, 2023-10-01'."""
+        meta = ", ".join(p for p in (self.source, self.date) if p)
+        return f"{self.title} — {meta}" if meta else self.title
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One answer sentence, quoted from source n."""
+
+    text: str
+    n: int
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The direct answer shown first.
+
+    Either a verbatim span of source n's article (kind "span": text ==
+    article.text[start:end], or of its headline when in_title), or "Yes"/"No" (kind "yes/no")
+    derived from the cited evidence, with the reasoning shown beside it.
+    """
+
+    text: str
+    kind: str = "span"
+    n: int = 0
+    start: int = -1
+    end: int = -1
+    in_title: bool = False
+    reasoning: str = ""
+
+    @property
+    def line(self) -> str:
+        """The short answer as its own line: 'Squid Game [1]' or 'Yes: reasoning'."""
+        if self.kind == "span":
+            return f"{self.text} [{self.n}]"
+        return f"{self.text}: {self.reasoning}" if self.reasoning else self.text
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    found: bool
+    claims: list[Claim] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    short: ShortAnswer | None = None
+    kind: str = ""  # the kind of answer the question asks for (question.Kind)
+    # Parts of a multi-part question that no passage bears on ("what The Verge reported").
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The shown answer: the short answer's line, then the quotes with [n] markers."""
+        if not self.found:
+            if self.missing:
+                return f"{NOT_FOUND} Nothing found on: {'; '.join(self.missing)}."
+            return NOT_FOUND
+        return f"{self.short.line}\n{self.quotes}" if self.short else self.quotes
+
+    @property
+    def quotes(self) -> str:
+        """The quoted sentences, each followed by its [n]."""
+        return " ".join(f"{c.text} [{c.n}]" for c in self.claims)
+
+    def source(self, n: int) -> Source | None:
+        return next((s for s in self.sources if s.n == n), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "answer": self.text,
+            "kind": self.kind,
+            "short_answer": asdict(self.short) if self.short else None,
+            "missing": list(self.missing),
+            "claims": [asdict(c) for c in self.claims],
+            "sources": [asdict(s) | {"date": s.date} for s in self.sources],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        fields = Source.__dataclass_fields__
+        short = data.get("short_answer")
+        return cls(
+            question=data["question"],
+            found=data["found"],
+            claims=[Claim(**c) for c in data["claims"]],
+            sources=[
+                Source(**{k: v for k, v in s.items() if k in fields}) for s in data["sources"]
+            ],
+            short=ShortAnswer(**short) if short else None,
+            kind=data.get("kind", ""),
+            missing=list(data.get("missing", [])),
+        )

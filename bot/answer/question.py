@@ -1,0 +1,181 @@
+"""What a question asks: the kind of answer, the constraints it must meet, and its parts.
+
+Rules anyone can read, no model: the wh-word and the noun after "which"/"what" decide the kind
+of answer; years, numbers and capitalised names in the question are constraints that evidence
+must not contradict; a question about several reports splits into its clauses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from index.search import question_clauses
+from index.store import content_words
+
+
+class Kind(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    PLACE = "place"
+    DATE = "date"
+    NUMBER = "number"
+    MONEY = "money"
+    PERCENT = "percent"
+    YES_NO = "yes/no"
+    NAME = "name"  # a named thing of another kind: a show, a law, a virus, a brand
+    DESCRIPTION = "description"  # why, how, what happened: a sentence is the answer
+
+
+# The noun after "which"/"what" names the kind of the answer ("which country" -> a place).
+_HEAD_KINDS: dict[Kind, str] = {
+    Kind.PERSON: (
+        "person people man woman men women boy girl player star actor actress singer rapper "
+        "musician celebrity ceo chief leader president minister official executive founder coach "
+        "manager athlete driver author writer director artist politician senator governor judge "
+        "justice king queen prince princess pope lawmaker candidate spokesperson economist "
+        "analyst investor billionaire entrepreneur journalist host comedian quarterback pitcher "
+        "striker goalkeeper captain chairman chairwoman mayor member figure icon legend "
+        "designer scientist researcher doctor prodigy individual"
+    ),
+    Kind.ORGANISATION: (
+        "company companies firm business corporation brand retailer chain startup maker "
+        "manufacturer carmaker automaker bank lender insurer airline network broadcaster "
+        "channel outlet newspaper publication magazine studio label team club franchise "
+        "organization organisation group agency institution university college school "
+        "party union league federation association charity platform service app website site "
+        "exchange fund giant conglomerate operator provider developer publisher"
+    ),
+    Kind.PLACE: (
+        "country countries nation state city town village capital continent region province "
+        "territory island county district neighborhood neighbourhood place location venue "
+        "stadium park river lake mountain sea ocean border airport port"
+    ),
+    Kind.DATE: "year day date month week decade century season era time",
+    Kind.MONEY: "price cost fee salary sum fine budget value valuation revenue amount worth",
+    Kind.PERCENT: "percentage percent share proportion rate",
+    Kind.NUMBER: "number magnitude age score total count height length distance weight size",
+}
+_HEADS = {word: kind for kind, words in _HEAD_KINDS.items() for word in words.split()}
+
+_AUXILIARIES = frozenset(
+    "is are was were do does did has have had can could will would should shall may might must "
+    "isn't aren't wasn't weren't don't doesn't didn't hasn't haven't".split()
+)
+_WH = re.compile(r"\b(who|whom|whose|when|where|why|how|which|what)\b", re.I)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_NUMBER = re.compile(r"\d[\d,.]*")
+# A name: a capitalised word that does not open the question or a clause.
+_NAME_WORD = re.compile(r"(?<![.?!:;,]\s)(?<!^)\b[A-Z][\w'’&.-]*")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question read before its answer is looked for."""
+
+    text: str
+    kind: Kind
+    focus: str  # the noun after which/what ("show", "country"), or ""
+    words: frozenset[str]  # content words, crudely stemmed
+    names: frozenset[str]  # proper names and numbers asked about, stemmed like words
+    years: frozenset[str]
+    parts: tuple[str, ...]  # the clauses of a multi-part question; () for a simple one
+    order: str = ""  # "before" / "after" when a yes/no question asks about the order of reports
+
+    @property
+    def wants_entity(self) -> bool:
+        return self.kind not in (Kind.YES_NO, Kind.DESCRIPTION)
+
+
+def stem(word: str) -> str:
+    """Crude plural folding, so 'heads' meets 'head' and 'Alibaba's' meets 'Alibaba'."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def words_of(text: str) -> frozenset[str]:
+    """Content words of text, stemmed."""
+    return frozenset(stem(w) for w in content_words(text.replace("’", "'")))
+
+
+def analyse(text: str) -> Question:
+    """Read a (cleaned) question."""
+    kind, focus = _kind(text)
+    order = ""
+    if kind is Kind.YES_NO:
+        lowered = text.lower()
+        if re.search(r"\b(before|earlier than|prior to|first)\b", lowered):
+            order = "before"
+        elif re.search(r"\b(after|later than|following|subsequent)\b", lowered):
+            order = "after"
+    return Question(
+        text=text,
+        kind=kind,
+        focus=focus,
+        words=words_of(text),
+        names=_names(text),
+        years=frozenset(_YEAR.findall(text)),
+        parts=tuple(question_clauses(text)),
+        order=order,
+    )
+
+
+def _kind(text: str) -> tuple[Kind, str]:
+    """The kind of answer asked for, and the focus noun if any."""
+    clauses = [c.strip() for c in re.split(r"[,;:]\s+|\.\s+", text) if c.strip()]
+    # The question proper is the clause with a wh-word, else the last; a leading clause that
+    # opens with an auxiliary makes it a yes/no question ("Did ...", "..., was there ...?").
+    for clause in clauses:
+        first = clause.split()[0].lower().strip("\"'“‘(")
+        if first in _AUXILIARIES and not _WH.match(clause):
+            return Kind.YES_NO, ""
+        match = _WH.search(clause)
+        if match:
+            return _wh_kind(match.group(1).lower(), clause[match.end() :])
+    return Kind.DESCRIPTION, ""
+
+
+def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
+    after = re.findall(r"[A-Za-z'’-]+", rest.lower())
+    if wh in ("who", "whom", "whose"):
+        return Kind.PERSON, ""
+    if wh == "when":
+        return Kind.DATE, ""
+    if wh == "where":
+        return Kind.PLACE, ""
+    if wh == "why":
+        return Kind.DESCRIPTION, ""
+    if wh == "how":
+        nxt = after[0] if after else ""
+        if nxt == "many":
+            return Kind.NUMBER, ""
+        if nxt == "much":
+            return Kind.MONEY, ""
+        if nxt in ("long", "old", "far", "big", "large", "high", "fast", "tall"):
+            return Kind.NUMBER, ""
+        return Kind.DESCRIPTION, ""
+    # which / what: the first noun-like word after it, skipping determiners and adjectives we
+    # cannot tell from nouns; the head-noun table decides.
+    for word in after[:4]:
+        if word in ("is", "are", "was", "were", "did", "does", "do", "has", "have", "will"):
+            break
+        kind = _HEADS.get(word) or _HEADS.get(stem(word))
+        if kind is not None:
+            return kind, word
+    if wh == "which":
+        return Kind.NAME, after[0] if after else ""
+    # "What is the name of ...", "What was X called": a name; otherwise a description.
+    if any(w in ("name", "named", "called", "title", "titled") for w in after[:8]):
+        return Kind.NAME, "name"
+    return Kind.DESCRIPTION, ""
+
+
+def _names(text: str) -> frozenset[str]:
+    """Proper names and numbers in a question: capitalised words after the first, and figures."""
+    words = re.findall(r"[\w'’.-]+", text.replace("’", "'"))
+    picked = [
+        w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w)
+    ]
+    return words_of(" ".join(picked))
