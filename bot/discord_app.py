@@ -324,10 +324,11 @@ def added_text(staged: Staged, report: BuildReport, records: Sequence[ArticleRec
 
 
 class BuildProgress:
-    """A build's counts, shown by editing the deferred reply every few seconds while it runs.
+    """A build's counts, shown by editing the deferred reply while it runs.
 
-    The build calls it from its worker thread with (passages embedded, passages to embed); a
-    task on the event loop shows the latest counts, so the loop never waits on the build.
+    The build calls it from its worker thread with (passages embedded, passages to embed); each
+    change wakes a task on the event loop that edits the reply, at most once per interval, so the
+    loop never waits on the build and Discord is not flooded.
     """
 
     def __init__(self, interaction: discord.Interaction[Any], action: str, interval: float) -> None:
@@ -337,37 +338,64 @@ class BuildProgress:
         self.done = 0
         self.total = 0
         self.waiting = False
-        self.edits = 0
-        self._shown: tuple[int, int, bool] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopped = False
 
     def __call__(self, done: int, total: int) -> None:
         self.done, self.total = done, total
+        self._notify()
 
-    def text(self) -> str:
+    def wait_for_build(self, waiting: bool) -> None:
+        """Show (or stop showing) that the build waits for another one to finish."""
+        self.waiting = waiting
+        self._notify()
+
+    def _notify(self) -> None:
+        with suppress(RuntimeError):  # the loop has closed: nobody is left to show it to
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def text(self, seconds: float) -> str:
+        took = (
+            f"{int(seconds) // 60} min {int(seconds) % 60} s"
+            if seconds >= 60
+            else f"{seconds:.0f} s"
+        )
         if self.waiting:
-            return f"{self.action}: waiting for the index build already running to finish…"
+            return f"{self.action}: waiting for the index build already running to finish… ({took})"
         if not self.total:
-            return f"{self.action}: reading the articles…"
+            return f"{self.action}: reading the articles… ({took})"
         share = 100 * self.done // max(self.total, 1)
         return (
-            f"{self.action}: **{self.done:,}** of **{self.total:,}** passages embedded ({share}%)…"
+            f"{self.action}: **{self.done:,}** of **{self.total:,}** passages embedded "
+            f"({share}%, {took})…"
         )
 
-    async def show_until(self, stop: asyncio.Event) -> None:
-        """Edit the reply whenever the counts changed, every interval, until stop is set."""
+    async def show(self) -> None:
+        """Edit the reply with the counts and the time taken every interval, until stopped.
+
+        A change of counts wakes it early, but edits stay at most one per interval; a build
+        shorter than one interval is never edited (its final reply comes soon enough).
+        """
+        # Wall-clock time, as Discord's rate limits count it (perf_counter: monotonic, and left
+        # real by test simulators that make time.monotonic virtual).
+        started = last = time.perf_counter()
         while True:
-            try:
-                await asyncio.wait_for(stop.wait(), self.interval)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            if self._stopped:
                 return
-            except TimeoutError:
-                pass
-            state = (self.done, self.total, self.waiting)
-            if state == self._shown:
+            now = time.perf_counter()
+            if now - last < self.interval:
                 continue
-            self._shown = state
+            last = now
             try:
-                await self.interaction.edit_original_response(content=self.text())
-                self.edits += 1
+                await self.interaction.edit_original_response(content=self.text(now - started))
             except discord.HTTPException as exc:  # progress is a courtesy; the build goes on
                 log.warning("could not show build progress: %s", one_line(exc))
 
@@ -387,10 +415,10 @@ def index_when_free(
         except IndexLockedError:
             if time.monotonic() >= deadline:
                 raise
-            progress.waiting = True
+            progress.wait_for_build(True)
             time.sleep(0.5)
         finally:
-            progress.waiting = False
+            progress.wait_for_build(False)
 
 
 def add_and_index(
@@ -701,12 +729,11 @@ class FootnoteBot(commands.Bot):
     ) -> Any:
         """Run a blocking build off the event loop, its counts edited into the reply meanwhile."""
         progress = BuildProgress(interaction, action, self.progress_interval)
-        stop = asyncio.Event()
-        shower = asyncio.create_task(progress.show_until(stop), name="footnote-progress")
+        shower = asyncio.create_task(progress.show(), name="footnote-progress")
         try:
             return await asyncio.to_thread(work, progress)
         finally:
-            stop.set()
+            progress.stop()
             await shower  # an edit in flight lands before the final reply, never after it
 
     async def report_error(

@@ -877,9 +877,10 @@ async def test_a_long_build_shows_its_counts_as_it_goes(
     interaction = await fake.slash(command, options, by="alice")
     await fake.wait_for(lambda: (r := final_message(fake, interaction)) and final in r["content"])
     edits = progress_edits(fake, interaction)
-    assert len(edits) >= 3 and final in edits[-1]
+    assert final in edits[-1]
     steps = [e for e in edits[:-1] if "passages embedded" in e]
-    assert steps and "**3** of **12** passages embedded" in " ".join(steps)
+    assert "**3** of **12** passages embedded" in " ".join(steps)
+    assert len(steps) > 5  # every interval, not only when a count changes (4 changes here)
 
 
 async def test_add_waits_for_a_build_already_running(

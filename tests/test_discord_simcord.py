@@ -8,6 +8,7 @@ payload limits, interaction lifecycles and permissions, and refuses what Discord
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,15 @@ from bot.discord_app import APOLOGY, FootnoteBot, MissingReindexPermission, crea
 from bot.service import Footnote
 from index.errors import FootnoteError
 from tests.fakes import FakeEmbedder
-from tests.test_discord_app import BRIDGE, Broken, HugeAnswers
+from tests.test_discord_app import (
+    BRIDGE,
+    FERRY,
+    Broken,
+    HugeAnswers,
+    SlowBuild,
+    corpus_and_index,
+)
+from tests.web_pages import EMPTY_HTML, LIGHTHOUSE_HTML, WebPages
 
 GUILD_ID = 424_242_424_242_424_242
 HARBOR_URL = "https://herald.example/harbor-bridge"
@@ -106,6 +115,7 @@ async def test_commands_are_registered_with_descriptions(world: World) -> None:
         "ask",
         "source",
         "reindex",
+        "add",
         "status",
     }
     synced = [
@@ -358,3 +368,110 @@ async def test_a_failed_sync_keeps_serving_the_commands_already_registered(
     assert any("could not register slash commands" in r.getMessage() for r in caplog.records)
     result = await world.bob.slash(world.general, "status")
     assert result.response is not None and "**7** articles" in result.response.content
+
+
+# --- /add and progress -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def web() -> Iterator[WebPages]:
+    pages = WebPages()
+    yield pages
+    pages.close()
+
+
+async def test_add_a_file_then_ask_about_it(world: World, settings: Settings) -> None:
+    result = await world.alice.slash(world.general, "add", file=("ferry-strike.md", FERRY))
+    assert result.ephemeral and result.response is not None and not result.followups
+    content = result.response.content
+    assert "**Ferry strike ends after nine days** (Island Courier · 2024-06-01)" in content
+    assert "now holds **8** articles" in content
+    [saved] = (settings.corpus_dir / "added").iterdir()
+    assert saved.read_bytes() == FERRY
+    asked = await world.bob.slash(
+        world.general, "ask", question="How long did the ferry strike last?"
+    )
+    assert asked.response is not None
+    assert "nine day strike" in (asked.response.embeds[0].description or "")
+
+
+async def test_add_a_web_page(world: World, settings: Settings, web: WebPages) -> None:
+    await world.restart(allow_private_urls=True)
+    url = web.add("/news/lighthouse", LIGHTHOUSE_HTML)
+    result = await world.alice.slash(world.general, "add", url=url)
+    assert result.ephemeral and result.response is not None
+    assert "**Gull Island lighthouse shines again after forty years**" in result.response.content
+    [saved] = (settings.corpus_dir / "added").iterdir()
+    assert "214 of its cast iron plates" in saved.read_text()
+
+
+async def test_add_is_refused_to_members_without_manage_server(
+    world: World, settings: Settings
+) -> None:
+    before = corpus_and_index(settings)
+    result = await world.bob.slash(world.general, "add", file=("ferry.md", FERRY))
+    assert result.ephemeral and result.response and "Manage Server" in result.response.content
+    assert corpus_and_index(settings) == before
+    world.user_errors()
+
+
+async def test_add_refusals_are_private_and_change_nothing(
+    world: World, settings: Settings, web: WebPages
+) -> None:
+    await world.restart(add_max_bytes=1000, allow_private_urls=True)
+    before = corpus_and_index(settings)
+    bridge = (settings.corpus_dir / "harbor-bridge.md").read_bytes()
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"file": ("ferry.pdf", FERRY)}, "not an article file"),
+        ({"file": ("ferry.md", FERRY * 40)}, "at most 1 kB"),
+        ({}, "one of the two"),
+        ({"url": "courier.example/ferry"}, "http:// or https://"),
+        ({"file": ("empty.html", EMPTY_HTML.encode())}, "no article text"),
+        ({"file": ("again.md", bridge)}, "already in the corpus (as harbor-bridge.md)"),
+        ({"url": web.add("/teaser", EMPTY_HTML)}, "no article text found on the page"),
+        ({"url": web.add("/gone", "gone", status=404)}, "HTTP 404"),
+    ]
+    for options, expected in cases:
+        result = await world.alice.slash(world.general, "add", **options)
+        assert result.ephemeral and result.response is not None, options
+        assert expected in result.response.content, result.response.content
+        assert not result.followups
+    assert corpus_and_index(settings) == before
+    assert len(world.user_errors()) == len(cases)
+
+
+async def test_add_refuses_a_page_on_a_private_address_by_default(
+    world: World, settings: Settings, web: WebPages
+) -> None:
+    before = corpus_and_index(settings)
+    url = web.add("/news/lighthouse", LIGHTHOUSE_HTML)
+    result = await world.alice.slash(world.general, "add", url=url)
+    assert result.ephemeral and result.response is not None
+    assert "127.0.0.1" in result.response.content
+    assert not web.requested and corpus_and_index(settings) == before
+    world.user_errors()
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "final"),
+    [("reindex", {}, "Index updated"), ("add", {"file": ("f.md", FERRY)}, "Added")],
+)
+async def test_a_long_build_shows_its_counts_as_it_goes(
+    world: World,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    command: str,
+    options: dict[str, Any],
+    final: str,
+) -> None:
+    bot = await world.restart(SlowBuild(settings, embedder=fake_embedder))
+    bot.progress_interval = 0.05
+    result = await world.alice.slash(world.general, command, **options)
+    assert result.response is not None and final in result.response.content
+    edits = [
+        (r.json or {}).get("content") or ""
+        for r in world.env.http_requests
+        if r.method == "PATCH" and r.path.endswith("/messages/@original")
+    ]
+    assert len(edits) >= 3 and final in edits[-1]
+    assert "**3** of **12** passages embedded" in " ".join(edits[:-1])
