@@ -402,6 +402,18 @@ async def test_passage_button_opens_the_full_passage_privately_even_after_a_rest
     assert passage["url"] == "https://herald.example/harbor-bridge"
 
 
+async def test_a_passage_button_whose_answer_is_gone_says_so_privately(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, service: Footnote, tmp_path: Path
+) -> None:
+    first = await start_bot()
+    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}))
+    custom_id = next(b["custom_id"] for b in buttons(reply) if "custom_id" in b)
+    await asyncio.wait_for(first.close(), TIMEOUT)
+    await start_bot(data_dir=tmp_path / "fresh")  # the stored answers did not survive
+    shown = await reply_to(fake, await fake.press(reply, custom_id))
+    assert is_ephemeral(shown) and "no longer stored" in shown["content"]
+
+
 async def test_source_command_opens_a_passage_of_your_last_answer(
     fake: FakeDiscord, start_bot: StartBot
 ) -> None:

@@ -163,6 +163,18 @@ async def test_passage_button_is_private_and_survives_a_restart(world: World) ->
     assert passage.url == HARBOR_URL
 
 
+async def test_a_passage_button_whose_answer_is_gone_says_so_privately(
+    world: World, tmp_path: Path
+) -> None:
+    asked = await world.bob.slash(world.general, "ask", question=BRIDGE)
+    assert asked.response is not None
+    message = asked.response.message
+    await world.restart(data_dir=tmp_path / "fresh")  # the stored answers did not survive
+    pressed = await world.carol.click(message, custom_id=passage_ids(asked.response)[0])
+    assert pressed.ephemeral and pressed.response is not None
+    assert "no longer stored" in pressed.response.content
+
+
 async def test_source_opens_a_passage_of_your_last_answer(world: World) -> None:
     none_yet = await world.carol.slash(world.general, "source", n=1)
     assert none_yet.ephemeral and none_yet.response and "/ask" in none_yet.response.content
@@ -341,6 +353,18 @@ async def test_an_error_reply_falls_back_to_a_follow_up_when_the_edit_fails(
     result = await world.bob.slash(world.general, "ask", question=BRIDGE)
     assert result.response is not None and result.response.content == APOLOGY
     world.env.errors  # noqa: B018 - the crash, acknowledged
+
+
+async def test_an_error_reply_that_cannot_be_sent_is_logged_not_raised(
+    world: World, settings: Settings, fake_embedder: FakeEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    await world.restart(Broken(settings, embedder=fake_embedder))
+    for method, path in (("PATCH", "/webhooks/*/*/messages/@original"), ("POST", "/webhooks/*/*")):
+        world.env.inject_error(method, path, status=404, code=10015, message="Unknown Webhook")
+    await world.bob.slash(world.general, "ask", question=BRIDGE)
+    [crash] = world.env.errors  # the answerer's crash, and nothing raised by the error reply
+    assert "disk caught fire" in str(getattr(crash, "original", crash))
+    assert any("could not send an error reply" in r.getMessage() for r in caplog.records)
 
 
 class FailingIndex(Footnote):
