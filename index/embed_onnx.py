@@ -1,8 +1,9 @@
 """The bundled model on ONNX Runtime (int8 or fp32): no torch at query time.
 
 One inference session, one thread per call: a call runs on the calling thread, so nothing
-spins between calls. A bulk embed (a build) splits its texts over `workers` threads of lowered
-CPU priority, so a question asked meanwhile, on a normal-priority thread, still gets a core.
+spins between calls. A bulk embed (a build's batch) splits its texts over `workers` threads of
+lowered CPU priority, so a question asked meanwhile, embedded on its own normal-priority
+thread, still gets a core.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 CALL_BATCH = 16
 # Nice value of bulk-embedding threads (Linux: per thread), so questions come first.
 BULK_NICE = 10
+# From this many texts (a build's batch, not a question's candidate sentences) an embed is bulk.
+BULK_MIN_TEXTS = 128
 
 
 class OnnxEmbedder:
@@ -105,7 +108,7 @@ class OnnxEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         batches = [order[lo : lo + batch_size] for lo in range(0, len(order), batch_size)]
         out = np.empty((len(texts), self._dimensions), dtype=np.float32)
-        if len(batches) == 1 or self._workers == 1:
+        if len(texts) < BULK_MIN_TEXTS or self._workers == 1:
             for batch in batches:
                 out[batch] = self._run([texts[i] for i in batch])
             return out

@@ -29,20 +29,22 @@ class Recorder:
 
 
 @pytest.mark.parametrize(
-    ("backend", "cls", "quantized"),
-    [("torch", "SentenceTransformerEmbedder", None), ("onnx-int8", "OnnxEmbedder", True),
-     ("onnx-fp32", "OnnxEmbedder", False)],
+    ("backend", "quantized"), [("torch", None), ("onnx-int8", True), ("onnx-fp32", False)]
 )
 def test_the_configured_backend_is_built(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend: str, cls: str, quantized: bool | None
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend: str, quantized: bool | None
 ) -> None:
-    monkeypatch.setattr(bot.service, "SentenceTransformerEmbedder", Recorder)
-    monkeypatch.setattr(bot.service, "OnnxEmbedder", Recorder)
+    class Torch(Recorder): ...
+
+    class Onnx(Recorder): ...
+
+    monkeypatch.setattr(bot.service, "SentenceTransformerEmbedder", Torch)
+    monkeypatch.setattr(bot.service, "OnnxEmbedder", Onnx)
     monkeypatch.setenv("FOOTNOTE_EMBED_BACKEND", backend)
     monkeypatch.setenv("FOOTNOTE_EMBED_WORKERS", "3")
     settings = load_settings(data_dir=tmp_path)
     made = bot.service.make_embedder(settings)
-    assert isinstance(made, Recorder)
+    assert isinstance(made, Torch if quantized is None else Onnx)
     if quantized is None:
         assert made.kwargs == {"cache_dir": tmp_path / "models", "threads": 1}
     else:
@@ -140,8 +142,14 @@ def test_the_onnx_model_is_made_once_then_reused(tmp_path: Path, fake_export: Fa
 
 @pytest.mark.parametrize(
     "damage",
-    ["model bytes", "model missing", "tokenizer bytes", "meta missing", "meta garbage",
-     "other recipe"],
+    [
+        "model bytes",
+        "model missing",
+        "tokenizer bytes",
+        "meta missing",
+        "meta garbage",
+        "other recipe",
+    ],
 )
 def test_a_damaged_onnx_cache_is_made_again(
     tmp_path: Path, fake_export: FakeExport, damage: str
