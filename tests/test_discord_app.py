@@ -19,24 +19,25 @@ from pydantic import SecretStr
 
 from bot.answer import Answer, Claim, Source
 from bot.config import Settings
-from bot.discord_app import (
-    APOLOGY,
-    BUTTON_LABEL_LIMIT,
-    EMBED_TOTAL_LIMIT,
+from bot.discord.app import (
     BackgroundTask,
-    Cooldowns,
     FootnoteBot,
-    OnCooldown,
-    answer_description,
-    answer_embed,
     answer_view,
-    clip,
     create_bot,
-    embed_length,
-    passage_embed,
     run_bot,
     serve_bot,
 )
+from bot.discord.checks import Cooldowns, OnCooldown
+from bot.discord.render import (
+    BUTTON_LABEL_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    answer_description,
+    answer_embed,
+    clip,
+    embed_length,
+    passage_embed,
+)
+from bot.discord.replies import APOLOGY
 from bot.service import Footnote
 from index.errors import ConfigError
 from tests.fake_discord import (
@@ -566,7 +567,7 @@ async def test_an_error_reply_that_cannot_be_sent_is_logged_not_leaked(
     gc.collect()  # an unretrieved task exception is reported when the task is collected
     await fake.settle(0.05)
     errors = [r for r in logs.records if r.levelno >= logging.ERROR]
-    assert [r.name for r in errors] == ["bot.discord_app", "bot.discord_app"], errors
+    assert [r.name for r in errors] == ["bot.discord.app", "bot.discord.replies"], errors
     assert "the disk caught fire" in str(errors[0].exc_info)  # the crash, with its traceback
     unsent = f"could not send an error reply to interaction {interaction.id}"
     assert errors[1].getMessage().startswith(unsent)

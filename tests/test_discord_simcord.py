@@ -18,7 +18,9 @@ import simcord
 from simcord.builders import ChannelHandle, GuildHandle
 
 from bot.config import Settings
-from bot.discord_app import APOLOGY, FootnoteBot, MissingReindexPermission, create_bot
+from bot.discord.app import FootnoteBot, create_bot
+from bot.discord.checks import MissingReindexPermission
+from bot.discord.replies import APOLOGY
 from bot.service import Footnote
 from index.errors import FootnoteError
 from tests.fakes import FakeEmbedder

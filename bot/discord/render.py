@@ -1,0 +1,230 @@
+"""Pure functions from answers, statuses and build reports to Discord payload pieces.
+
+Everything here fits Discord's limits (a payload over any of them gets a 400 Bad Request) and
+touches no network: the bot (app.py) sends what these return.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.answer import Answer, Source
+from bot.service import Status
+from index.build import BuildReport
+from index.intake import Staged
+from index.store import ArticleRecord
+
+# Discord's limits: a payload over any of them gets a 400 Bad Request.
+CONTENT_LIMIT = 2000
+EMBED_TITLE_LIMIT = 256
+EMBED_DESCRIPTION_LIMIT = 4096
+EMBED_FIELD_NAME_LIMIT = 256
+EMBED_FIELD_VALUE_LIMIT = 1024
+EMBED_FIELDS_LIMIT = 25
+EMBED_FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+BUTTON_LABEL_LIMIT = 80
+BUTTON_URL_LIMIT = 512
+BUTTONS_PER_ROW = 5
+ROWS_LIMIT = 5
+THREAD_NAME_LIMIT = 100
+
+# More sources than this make an answer unreadable; the rest stay reachable with /source.
+MAX_SOURCE_FIELDS = 10
+ELLIPSIS = "…"
+
+FOUND_COLOUR = discord.Colour.blurple()
+NOT_FOUND_COLOUR = discord.Colour.light_grey()
+
+
+def clip(text: str, limit: int) -> str:
+    """text, cut to at most limit characters at a word boundary, marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return ELLIPSIS[:limit]
+    cut = text[: limit - len(ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + ELLIPSIS
+
+
+def is_web_url(url: str) -> bool:
+    """Only http(s) urls become links: Discord rejects other schemes in buttons and embeds."""
+    return bool(re.match(r"https?://[^\s/]+", url or "")) and len(url) <= BUTTON_URL_LIMIT
+
+
+def embed_length(embed: dict[str, Any]) -> int:
+    """The characters Discord counts towards an embed's 6,000 total."""
+    fields = embed.get("fields", [])
+    return (
+        len(embed.get("title", ""))
+        + len(embed.get("description", ""))
+        + len(embed.get("footer", {}).get("text", ""))
+        + len(embed.get("author", {}).get("name", ""))
+        + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in fields)
+    )
+
+
+def verbatim(text: str) -> str:
+    """Article text shown verbatim: markdown characters escaped, whitespace folded."""
+    return discord.utils.escape_markdown(" ".join(text.split()))
+
+
+def answer_description(answer: Answer, limit: int = EMBED_DESCRIPTION_LIMIT) -> str:
+    """The answer's claims with [n] markers; whole claims are dropped from the end to fit limit."""
+    if not answer.found or not answer.claims:
+        return clip(answer.text, limit)
+    sentences = [f"{verbatim(c.text)} [{c.n}]" for c in answer.claims]
+    for keep in range(len(sentences), 0, -1):
+        text = " ".join(sentences[:keep]) + _trimmed_note(len(sentences) - keep)
+        if len(text) <= limit:
+            return text
+    # Even the first claim alone is too long: cut its words, keep its citation.
+    first = answer.claims[0]
+    marker, note = f" [{first.n}]", _trimmed_note(len(sentences) - 1)
+    return clip(verbatim(first.text), max(limit - len(marker) - len(note), 1)) + marker + note
+
+
+def _trimmed_note(dropped: int) -> str:
+    if not dropped:
+        return ""
+    return f"\n{ELLIPSIS} {dropped} more cited sentence{'s' if dropped != 1 else ''} not shown."
+
+
+def source_field(source: Source, value_limit: int = EMBED_FIELD_VALUE_LIMIT) -> dict[str, Any]:
+    """One source as an embed field: title, outlet, date, link and the quoted snippet."""
+    name = clip(f"[{source.n}] {source.title or source.article_id}", EMBED_FIELD_NAME_LIMIT)
+    lines = []
+    meta = " · ".join(p for p in (source.source, source.date) if p)
+    if meta:
+        lines.append(f"*{verbatim(meta)}*")
+    if is_web_url(source.url):
+        lines.append(f"<{source.url}>")
+    head = "\n".join(lines)
+    room = value_limit - len(head) - (1 if head else 0) - len("> “”")
+    quote = f"> “{clip(verbatim(source.snippet), max(room, 1))}”"
+    value = f"{head}\n{quote}" if head else quote
+    return {"name": name, "value": value[:value_limit], "inline": False}
+
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    """The answer as one embed within Discord's limits: claims with [n], one field per source."""
+    shown = answer.sources[:MAX_SOURCE_FIELDS]
+    title = clip(answer.question, EMBED_TITLE_LIMIT)
+    footer = ""
+    if shown:
+        footer = "Press a Passage button to read a cited passage in full (or use /source n)."
+        if len(answer.sources) > len(shown):
+            footer += f" {len(answer.sources) - len(shown)} more source(s): /source n."
+        if not answer.found:
+            footer = "The nearest passages may not answer it. " + footer
+    # The 6,000-character total is shared: the answer keeps at least 1,500 of it.
+    fixed = len(title) + len(footer) + 50
+    names = sum(len(source_field(s, 32)["name"]) for s in shown)
+    per_field = EMBED_FIELD_VALUE_LIMIT
+    if shown:
+        per_field = min(per_field, (EMBED_TOTAL_LIMIT - fixed - 1500 - names) // len(shown))
+    fields = [source_field(s, max(per_field, 64)) for s in shown]
+    used = fixed + sum(len(f["name"]) + len(f["value"]) for f in fields)
+    description = answer_description(answer, min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - used))
+    embed = discord.Embed(
+        title=title,
+        description=description,
+        colour=FOUND_COLOUR if answer.found else NOT_FOUND_COLOUR,
+    )
+    for field in fields:
+        embed.add_field(**field)
+    if footer:
+        embed.set_footer(text=footer)
+    return embed
+
+
+def passage_embed(source: Source) -> discord.Embed:
+    """A cited passage in full, the quoted sentence in bold."""
+    rel_start = source.snippet_start - source.passage_start
+    rel_end = source.snippet_end - source.passage_start
+    text = source.passage
+    if not 0 <= rel_start <= rel_end <= len(text):
+        rel_start = rel_end = 0
+    before, quoted, after = text[:rel_start], text[rel_start:rel_end], text[rel_end:]
+    esc = discord.utils.escape_markdown
+    bold = f"**{esc(quoted.strip())}**" if quoted.strip() else ""
+    body = f"{esc(before)}{bold}{esc(after)}".strip()
+    if len(body) > EMBED_DESCRIPTION_LIMIT:
+        # Keep the quoted sentence in view: trim around it, not from its end.
+        head = clip(esc(before)[::-1], 1200)[::-1] if before else ""
+        body = clip(f"{head}{bold}{esc(after)}", EMBED_DESCRIPTION_LIMIT)
+    embed = discord.Embed(
+        title=clip(f"[{source.n}] {source.title or source.article_id}", EMBED_TITLE_LIMIT),
+        description=body,
+        url=source.url if is_web_url(source.url) else None,
+        colour=FOUND_COLOUR,
+    )
+    if source.source:
+        embed.add_field(name="Outlet", value=clip(source.source, 200), inline=True)
+    if source.date:
+        embed.add_field(name="Published", value=source.date, inline=True)
+    embed.set_footer(
+        text=clip(
+            f"{source.article_id}, characters {source.passage_start}-{source.passage_end}",
+            EMBED_FOOTER_LIMIT,
+        )
+    )
+    return embed
+
+
+def status_text(status: Status) -> str:
+    built = status.built_at
+    try:
+        when = datetime.fromisoformat(built)
+        built = f"{discord.utils.format_dt(when, 'f')} ({discord.utils.format_dt(when, 'R')})"
+    except ValueError:
+        pass
+    return clip(
+        f"**{status.articles:,}** articles, **{status.chunks:,}** passages indexed.\n"
+        f"Last build: {built}, model `{status.model}`.",
+        CONTENT_LIMIT,
+    )
+
+
+def report_text(report: BuildReport) -> str:
+    lines = [
+        f"Index updated: **{report.added}** added, **{report.updated}** updated, "
+        f"**{report.removed}** removed, {report.unchanged} unchanged articles; "
+        f"{report.chunks_embedded} passages embedded.",
+        f"The index now holds **{report.articles_total:,}** articles, "
+        f"**{report.chunks_total:,}** passages.",
+    ]
+    if report.errors:
+        shown = "\n".join(f"- {clip(str(e), 200)}" for e in report.errors[:5])
+        more = f"\n…and {len(report.errors) - 5} more" if len(report.errors) > 5 else ""
+        lines.append(f"{len(report.errors)} file(s) skipped:\n{shown}{more}")
+    return clip("\n".join(lines), CONTENT_LIMIT)
+
+
+def added_text(staged: Staged, report: BuildReport, records: Sequence[ArticleRecord]) -> str:
+    """What /add did: the article(s) added, their passages, and the index's new totals."""
+    parts = []
+    for record in records:
+        meta = " · ".join(p for p in (record.source, record.published[:10]) if p)
+        parts.append(
+            f"**{verbatim(clip(record.title, 200))}**"
+            + (f" ({verbatim(meta)})" if meta else "")
+            + f": {record.chunks} passage{'s' if record.chunks != 1 else ''}"
+        )
+    head = f"Added to the corpus as `{staged.rel}` and indexed:"
+    lines = [head, *(f"- {p}" for p in parts[:10])]
+    if len(parts) > 10:
+        lines.append(f"…and {len(parts) - 10} more articles.")
+    lines.append(
+        f"The index now holds **{report.articles_total:,}** articles, "
+        f"**{report.chunks_total:,}** passages."
+    )
+    return clip("\n".join(lines), CONTENT_LIMIT)
