@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 import yarl
@@ -591,7 +592,11 @@ async def test_a_failed_command_sync_is_one_log_line_and_the_bot_keeps_serving(
 
 
 async def test_a_sync_refused_for_lack_of_scope_stops_start_up_with_one_clear_error(
-    fake: FakeDiscord, settings: Settings, service: Footnote, monkeypatch: pytest.MonkeyPatch
+    fake: FakeDiscord,
+    settings: Settings,
+    service: Footnote,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: _ErrorRecords,
 ) -> None:
     monkeypatch.setattr(discord.http.Route, "BASE", fake.base_url)
     monkeypatch.setattr(
@@ -603,6 +608,25 @@ async def test_a_sync_refused_for_lack_of_scope_stops_start_up_with_one_clear_er
     )
     with pytest.raises(ConfigError, match=r"'applications\.commands' scope"):
         await asyncio.wait_for(serve_bot(token, service), TIMEOUT)
+
+
+async def test_the_fake_refuses_a_follow_up_once_the_thinking_reply_is_deleted(
+    fake: FakeDiscord,
+) -> None:
+    """As Discord does (10008): the old delete-then-follow-up error reply lost the reply here."""
+    interaction = Interaction("1", "itoken-1", fake.channels["general"], fake.users["bob"])
+    fake.interactions[interaction.token] = interaction
+    webhook = f"{fake.base_url}/webhooks/{fake.app_id}/{interaction.token}"
+    async with aiohttp.ClientSession() as http:
+        url = f"{fake.base_url}/interactions/1/{interaction.token}/callback"
+        async with http.post(url, json={"type": 5}) as deferred:
+            assert deferred.status == 200
+        async with http.delete(f"{webhook}/messages/@original") as deleted:
+            assert deleted.status == 204
+        async with http.post(webhook, json={"content": "Sorry", "flags": EPHEMERAL}) as followup:
+            assert followup.status == 404 and (await followup.json())["code"] == 10008
+    assert not interaction.messages
+    fake.problems.clear()  # refused on purpose
 
 
 async def test_many_users_asking_at_once_are_each_answered_once(
