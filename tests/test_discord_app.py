@@ -920,6 +920,25 @@ async def test_a_long_build_shows_its_counts_as_it_goes(
     assert len(steps) > 5  # every interval, not only when a count changes (4 changes here)
 
 
+async def test_a_failing_progress_edit_does_not_fail_the_build(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    logs: _ErrorRecords,
+) -> None:
+    bot = await start_bot(service=SlowBuild(settings, embedder=fake_embedder))
+    bot.progress_interval = 0.05
+    fake.fail("PATCH", "/messages/@original", status=0, times=2)  # the network drops two edits
+    interaction = await fake.slash("reindex", by="alice")
+    reply = await fake.wait_for(
+        lambda: (r := final_message(fake, interaction)) and "Index updated" in r["content"] and r
+    )
+    assert "now holds **7** articles" in reply["content"]
+    dropped = [r for r in logs.records if "could not show build progress" in r.getMessage()]
+    assert len(dropped) == 2
+
+
 async def test_add_waits_for_a_build_already_running(
     fake: FakeDiscord, start_bot: StartBot, settings: Settings
 ) -> None:

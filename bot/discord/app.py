@@ -279,7 +279,7 @@ class FootnoteBot(commands.Bot):
                     name=clip(answer.question, THREAD_NAME_LIMIT), auto_archive_duration=1440
                 )
             except discord.HTTPException as exc:
-                log.warning("could not open a thread, answering inline: %s", exc)
+                log.warning("could not open a thread, answering inline: %s", one_line(exc))
             else:
                 await thread.send(embed=embed, view=view)
                 return
@@ -303,7 +303,11 @@ class FootnoteBot(commands.Bot):
     async def report_error(
         self, interaction: discord.Interaction[Any], error: BaseException
     ) -> None:
-        """A user's mistake: a short ephemeral reply. Anything else: logged, and an apology."""
+        """A user's mistake: its message. Anything else: logged, and an apology.
+
+        Either way a short reply that reaches the member (see send_error): private, unless the
+        command had already shown a public "thinking…", which is then edited into it.
+        """
         if isinstance(error, FootnoteError | app_commands.CheckFailure):
             text = str(error) or "You can't do that here."
         elif isinstance(error, app_commands.TransformerError):
@@ -358,7 +362,7 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
                 name=clip(text, THREAD_NAME_LIMIT), message=message, auto_archive_duration=1440
             )
         except discord.HTTPException as exc:
-            log.warning("could not open a thread, answering inline: %s", exc)
+            log.warning("could not open a thread, answering inline: %s", one_line(exc))
             await interaction.edit_original_response(content=None, embed=embed, view=view)
         else:
             await thread.send(embed=embed, view=view)

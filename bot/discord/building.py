@@ -99,7 +99,7 @@ class BuildProgress:
             last = now
             try:
                 await self.interaction.edit_original_response(content=self.text(now - started))
-            except discord.HTTPException as exc:  # progress is a courtesy; the build goes on
+            except Exception as exc:  # progress is a courtesy: whatever fails, the build goes on
                 log.warning("could not show build progress: %s", one_line(exc))
 
 
