@@ -515,7 +515,7 @@ async def test_an_index_problem_after_thinking_replaces_the_placeholder(
     interaction = await fake.slash("ask", {"question": BRIDGE})
     reply = await reply_to(fake, interaction)
     assert reply["id"] == interaction.original_id  # the "thinking…" reply, edited in place
-    assert "footnote index" in reply["content"] and len(reply["content"]) < 300
+    assert reply["content"] == "There is no index yet: someone allowed to /reindex can build it."
     assert not fake.calls("DELETE") and not interaction.messages
 
 
@@ -536,6 +536,54 @@ async def test_unexpected_errors_are_logged_and_apologised_for(
     errors[0].ok = True
 
 
+def broken_index(settings: Settings, embedder: FakeEmbedder, tmp_path: Path) -> Settings:
+    """Settings whose published index has every file overwritten with junk."""
+    broken = settings.model_copy(update={"data_dir": tmp_path / "broken"})
+    Footnote(broken, embedder=embedder).index()
+    generation = next((broken.data_dir / "index").glob("gen-*"))
+    for path in generation.iterdir():
+        if path.is_file():
+            path.write_bytes(b"not an index")
+    return broken
+
+
+async def test_a_broken_index_reaches_the_user(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    tmp_path: Path,
+) -> None:
+    broken = broken_index(settings, fake_embedder, tmp_path)
+    await start_bot(broken, Footnote(broken, embedder=fake_embedder))
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    reply = await reply_to(fake, interaction)
+    assert reply["id"] == interaction.original_id
+    assert reply["content"] == "The index is damaged: someone allowed to /reindex can rebuild it."
+    assert str(tmp_path) not in reply["content"]  # the host's paths are for its log
+
+
+class FailingIndex(Footnote):
+    def index(self, *, rebuild: bool = False, progress: Any = None) -> Any:
+        raise RuntimeError("out of disk space")
+
+
+async def test_a_failing_reindex_reaches_the_user(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    settings: Settings,
+    fake_embedder: FakeEmbedder,
+    logs: _ErrorRecords,
+) -> None:
+    await start_bot(service=FailingIndex(settings, embedder=fake_embedder))
+    interaction = await fake.slash("reindex", by="alice")
+    reply = await reply_to(fake, interaction)
+    assert reply["id"] == interaction.original_id and reply["content"] == APOLOGY
+    [error] = [r for r in logs.records if r.levelno >= logging.ERROR]
+    assert "out of disk space" in str(error.exc_info)
+    error.ok = True
+
+
 async def test_an_error_reply_falls_back_to_a_follow_up_when_the_edit_fails(
     fake: FakeDiscord,
     start_bot: StartBot,
@@ -548,7 +596,7 @@ async def test_an_error_reply_falls_back_to_a_follow_up_when_the_edit_fails(
     fake.fail("PATCH", "/messages/@original", status=0)  # the edit is lost on the way
     interaction = await fake.slash("ask", {"question": BRIDGE})
     reply = await fake.wait_for(lambda: interaction.messages and interaction.messages[-1])
-    assert "footnote index" in reply["content"]
+    assert "no index yet" in reply["content"]
     assert fake.messages[interaction.original_id] is reply  # it replaced the placeholder
 
 

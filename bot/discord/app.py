@@ -45,7 +45,7 @@ from bot.discord.render import (
     status_text,
     verbatim,
 )
-from bot.discord.replies import APOLOGY, mark_replied, one_line, send_error
+from bot.discord.replies import APOLOGY, mark_replied, member_text, one_line, send_error
 from bot.discord.store import AnswerStore
 from bot.service import Footnote
 from index.errors import ConfigError, FootnoteError, NotFoundError, QuestionError
@@ -256,7 +256,7 @@ class FootnoteBot(commands.Bot):
                 answer, key = await self.answer(question, message.author.id)
             await self._reply_with_answer(message, answer, key)
         except FootnoteError as exc:
-            await self._reply_plain(message, str(exc))
+            await self._reply_plain(message, member_text(exc))
         except Exception:
             log.exception(
                 "error answering message %s in channel %s", message.id, message.channel.id
@@ -308,7 +308,9 @@ class FootnoteBot(commands.Bot):
         Either way a short reply that reaches the member (see send_error): private, unless the
         command had already shown a public "thinking…", which is then edited into it.
         """
-        if isinstance(error, FootnoteError | app_commands.CheckFailure):
+        if isinstance(error, FootnoteError):
+            text = member_text(error)
+        elif isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You can't do that here."
         elif isinstance(error, app_commands.TransformerError):
             text = f"That value doesn't fit this command: {error.value!r}."

@@ -8,10 +8,46 @@ from typing import Any
 import discord
 
 from bot.discord.render import clip
+from index.errors import (
+    CorpusError,
+    FootnoteError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    ModelError,
+)
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side while doing that. Please try again later."
+
+# Problems of the bot's host rather than of the member: their messages name paths on the host,
+# which are for the operator (they go to the log); the member is told what can be done.
+HOST_PROBLEMS: tuple[tuple[type[FootnoteError], str], ...] = (
+    (IndexMissingError, "There is no index yet: someone allowed to /reindex can build it."),
+    (IndexCorruptError, "The index is damaged: someone allowed to /reindex can rebuild it."),
+    (
+        IndexMismatchError,
+        "The index was built with another model or settings than the bot now uses: someone "
+        "allowed to /reindex can rebuild it.",
+    ),
+    (IndexLockedError, "An index build is already running; please try again when it is done."),
+    (ModelError, "The bot cannot load its language model; its operator will find why in the log."),
+    (
+        CorpusError,
+        "The bot cannot read its articles folder; its operator will find why in the log.",
+    ),
+)
+
+
+def member_text(error: FootnoteError) -> str:
+    """What the member is told about a typed error (host problems: without the host's details)."""
+    for kind, text in HOST_PROBLEMS:
+        if isinstance(error, kind):
+            log.warning("%s: %s", kind.__name__, one_line(error))
+            return text
+    return str(error)
 
 
 def one_line(error: BaseException) -> str:
