@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import resource
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -113,9 +115,22 @@ def aggregate(scores: Sequence[QueryScores]) -> RetrievalScores:
     )
 
 
+_FOLD = str.maketrans("‘’“”–—", "''\"\"--")
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, straight quotes, hyphens for dashes, single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
+    return " ".join(text.split())
+
+
 def contains_answer(shown: str, gold: str) -> bool:
-    """The shown answer text contains the gold answer, ignoring case and spacing."""
-    return " ".join(gold.lower().split()) in " ".join(shown.lower().split())
+    """The shown answer contains the gold answer, normalised, on word boundaries (so the
+    gold answer "No" is not found inside "know", nor "Yes" inside "yesterday")."""
+    target = normalise(gold).rstrip(".")
+    if not target:
+        return False
+    return re.search(rf"(?<!\w){re.escape(target)}(?!\w)", normalise(shown)) is not None
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -212,6 +227,13 @@ class EvalResult:
     inference_questions: int
     abstention: float
     null_questions: int
+    # The shown answer contains the gold answer (a null question: Footnote abstains), by
+    # question type and over all types; and question -> answer latency.
+    answer_accuracy: float
+    answer_by_type: dict[str, float]
+    answered_questions: int
+    ask_p50_ms: float
+    ask_p95_ms: float
     speed: SpeedScores
     model: str
     seconds: float = 0.0
@@ -236,6 +258,7 @@ class EvalOptions:
     answers: bool = True
     top_k: int = 5
     min_similarity: float = 0.35
+    min_confidence: float = 0.9
 
 
 def run_multihop(
@@ -286,6 +309,16 @@ def run_multihop(
         inference_questions=len(inference) if shown else 0,
         abstention=_mean(not shown[q.index][1] for q in nulls if q.index in shown),
         null_questions=len(nulls) if shown else 0,
+        answer_accuracy=_mean(_right(q, shown[q.index]) for q in questions if q.index in shown),
+        answer_by_type={
+            kind: _mean(_right(q, shown[q.index]) for q in questions if q.kind == kind)
+            for kind in sorted({q.kind for q in questions})
+        }
+        if shown
+        else {},
+        answered_questions=len(shown),
+        ask_p50_ms=percentile([a[2] for a in shown.values()], 50),
+        ask_p95_ms=percentile([a[2] for a in shown.values()], 95),
         speed=_speed(report, model_rate, latencies),
         model=embedder.name,
         seconds=time.perf_counter() - started,
@@ -374,22 +407,29 @@ def _answers(
     embedder: Embedder,
     questions: Sequence[Question],
     log: Callable[[str], None],
-) -> dict[int, tuple[str, bool]]:
-    """The shown answer text and whether an answer was found, for inference and null questions."""
+) -> dict[int, tuple[str, bool, float]]:
+    """Each question's shown answer text, whether an answer was found, and the ms it took."""
     settings = load_settings(
         data_dir=data_dir,
         corpus_dir=data_dir.parent / "corpus",
         top_k=options.top_k,
         min_similarity=options.min_similarity,
+        min_confidence=options.min_confidence,
     )
     service = Footnote(settings, embedder=embedder)
-    asked = [q for q in questions if q.is_null or q.kind == INFERENCE_TYPE]
-    log(f"answering {len(asked)} inference and null questions")
+    log(f"answering {len(questions)} questions")
     out = {}
-    for q in asked:
+    for q in questions:
+        started = time.perf_counter()
         answer = service.ask(q.text)
-        out[q.index] = (answer.text, answer.found)
+        out[q.index] = (answer.text, answer.found, (time.perf_counter() - started) * 1000)
     return out
+
+
+def _right(q: Question, shown: tuple[str, bool, float]) -> bool:
+    """A null question is answered right by abstaining; any other by showing the gold answer."""
+    text, found = shown[0], shown[1]
+    return not found if q.is_null else found and contains_answer(text, q.answer)
 
 
 def _by_type(
@@ -442,12 +482,17 @@ def summary(result: EvalResult) -> str:
             f"    {kind:<18} n={t.questions:<4} Hits@4 {t.hits_at_4:.3f}  Hits@10 "
             f"{t.hits_at_10:.3f}  MRR@10 {t.mrr_at_10:.3f}  MAP@10 {t.map_at_10:.3f}"
         )
-    if result.inference_questions or result.null_questions:
-        lines.append(
-            f"  answer contains gold {result.answer_containment:.3f} "
-            f"({result.inference_questions} inference); abstains {result.abstention:.3f} "
-            f"({result.null_questions} null)"
+    if result.answered_questions:
+        by_type = "  ".join(
+            f"{kind.removesuffix('_query')} {value:.3f}"
+            for kind, value in result.answer_by_type.items()
         )
+        lines += [
+            f"  answer accuracy {result.answer_accuracy:.3f} over {result.answered_questions} "
+            f"questions: {by_type}",
+            f"  null questions abstained {result.abstention:.3f} ({result.null_questions}); "
+            f"ask p50 {result.ask_p50_ms:.0f} ms, p95 {result.ask_p95_ms:.0f} ms",
+        ]
     if s.chunks_embedded:
         build = (
             f"  build {s.build_seconds:.1f}s for {s.chunks} chunks: {s.build_chunks_per_s:.1f} "

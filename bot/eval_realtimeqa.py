@@ -10,9 +10,7 @@ gold article cited, false abstention, abstention on unanswerable questions, verb
 from __future__ import annotations
 
 import json
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +20,14 @@ import typer
 
 from bot.answer import Answer
 from bot.config import load_settings
-from bot.eval import _work_dir, eval_app, peak_rss_mb, percentile, prepare_data_dir
+from bot.eval import (
+    _work_dir,
+    contains_answer,
+    eval_app,
+    peak_rss_mb,
+    percentile,
+    prepare_data_dir,
+)
 from bot.service import Footnote
 from index.build import build_index
 from index.chunk import ChunkSettings
@@ -31,26 +36,6 @@ from index.errors import ConfigError
 
 CORPUS = "corpus.jsonl"
 QUESTIONS = "questions.jsonl"
-
-
-_FOLD = str.maketrans("‘’“”–—", "''\"\"--")
-
-
-def normalise(text: str) -> str:
-    """NFKC, lower case, straight quotes, hyphens for dashes, single spaces (the README's)."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = text.translate(_FOLD)
-    return " ".join(text.split())
-
-
-def contains(shown: str, gold: str) -> bool:
-    """The normalised shown text contains the normalised gold answer, on word boundaries
-    (so the answer "No" is not found inside "know")."""
-    target = normalise(gold)
-    if not target:
-        return False
-    pattern = rf"(?<!\w){re.escape(target)}(?!\w)"
-    return re.search(pattern, normalise(shown)) is not None
 
 
 @dataclass(frozen=True)
@@ -110,7 +95,7 @@ class Outcome:
 def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: float) -> Outcome:
     """Score one answer; articles(article_id) gives the full text to check quotes against."""
     shown = answer.text if answer.found else ""
-    correct = answer.found and any(contains(shown, a) for a in q.answers)
+    correct = answer.found and any(contains_answer(shown, a) for a in q.answers)
     cited = False
     if answer.found:
         pieces = [(c.text, answer.source(c.n)) for c in answer.claims]
@@ -119,7 +104,7 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         cited = any(
             src is not None
             and src.url in q.gold_urls
-            and any(contains(text, a) for a in q.answers)
+            and any(contains_answer(text, a) for a in q.answers)
             for text, src in pieces
         )
     short = answer.short.text if answer.found and answer.short else ""
@@ -130,7 +115,7 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         found=answer.found,
         correct=correct,
         gold_cited=cited,
-        short_correct=bool(short) and any(contains(short, a) for a in q.answers),
+        short_correct=bool(short) and any(contains_answer(short, a) for a in q.answers),
         verbatim=all(
             articles(s.article_id)[s.snippet_start : s.snippet_end] == s.snippet
             for s in answer.sources

@@ -103,12 +103,18 @@ class Footnote:
         retriever = self.retriever
         snapshot = retriever.snapshot()
         queries = retriever.embed_question(question)
-        passages = retriever.rank(snapshot, question, queries, k or self.settings.top_k)
+        k = k or self.settings.top_k
+        if retriever.parts(question):
+            k *= 2  # evidence for every part of a multi-part question
+        passages = retriever.rank(snapshot, question, queries, k)
         return compose_answer(
             question,
             passages,
             self.embedder,
-            AnswerSettings(min_similarity=self.settings.min_similarity),
+            AnswerSettings(
+                min_similarity=self.settings.min_similarity,
+                min_confidence=self.settings.min_confidence,
+            ),
             query=queries[0],
             weigh=self.word_weights(snapshot),
         )

@@ -59,11 +59,12 @@ class SearchSettings:
     # At most this many passages of one article before any article gets another (0: no limit),
     # because questions about several reports need evidence from several articles.
     per_article: int = 0
-    # Also search with up to this many clauses of a long question, each its own dense list:
-    # "Does The Verge say X, while TechCrunch says Y?" needs X's chunks and Y's chunks.
-    clauses: int = 0
-    clause_candidates: int = 30
-    clause_weight: float = 0.5
+    # Search separately for up to this many parts of a multi-part question (0: off) and
+    # interleave the lists: "Does The Verge say X, while TechCrunch says Y?" needs X's chunks
+    # and Y's chunks in the top ranks, not only the chunks that best match the whole.
+    parts: int = 3
+    # The whole question's first this many passages lead, then the lists take turns.
+    part_lead: int = 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,9 +273,15 @@ class Retriever:
         return self.rank(snapshot, text, self.embed_question(text), k)
 
     def embed_question(self, text: str) -> np.ndarray:
-        """The rows rank() takes: the question's vector first, then its clauses' (if enabled)."""
-        clauses = question_clauses(text)[: self.settings.clauses] if self.settings.clauses else []
-        return self.embedder.embed([text, *clauses])
+        """The rows rank() takes: the question's vector first, then its parts' (if enabled)."""
+        return self.embedder.embed([text, *self.parts(text)])
+
+    def parts(self, text: str) -> list[str]:
+        """The parts of text searched on their own, in the order the question asks them."""
+        if not self.settings.parts:
+            return []
+        parts = question_clauses(text)[: self.settings.parts]
+        return sorted(parts, key=text.find)
 
     def hints(self, snapshot: Snapshot, question: str) -> Hints:
         """The indexed outlets and the dates that question names."""
@@ -294,20 +301,42 @@ class Retriever:
         Args:
             snapshot: the index to search.
             question: the cleaned question (for the keyword search and its hints).
-            query: the question's vector, or a matrix whose first row is the question's and
-                whose further rows are its clauses' (each adds a dense list to the fusion).
+            query: the question's vector, or embed_question()'s matrix: the question's vector,
+                then one per part; each part is then searched on its own (its words, its
+                outlets and dates) and the lists interleaved.
             k: how many passages.
         """
-        s = self.settings
         vectors = np.atleast_2d(query)
-        dense = snapshot.dense(vectors[0], max(s.dense_candidates, k))
+        parts = self.parts(question)
+        whole = self._rank_one(snapshot, question, vectors[0], k)
+        if not parts or len(vectors) < len(parts) + 1:
+            return whole
+        lists = [whole] + [
+            self._rank_one(snapshot, part, vector, k)
+            for part, vector in zip(parts, vectors[1:], strict=False)
+        ]
+        # Each outlet the question names gets its own list: evidence from every report.
+        outlets = sorted(self.hints(snapshot, question).sources)
+        if len(outlets) >= 2:
+            lists += [self._rank_one(snapshot, question, vectors[0], k, o) for o in outlets]
+        return _interleave(lists, k, self.settings.part_lead)
+
+    def _rank_one(
+        self,
+        snapshot: Snapshot,
+        question: str,
+        vector: np.ndarray,
+        k: int,
+        outlet: str | None = None,
+    ) -> list[Passage]:
+        """Dense + keyword fusion for one text, boosted by the outlets and dates it names
+        (only the chunks of outlet, if given)."""
+        s = self.settings
+        dense = snapshot.dense(vector, max(s.dense_candidates, k))
         keyword = snapshot.keyword(question, max(s.keyword_candidates, k))
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, 1)}
         keyword_rank = {cid: r for r, (cid, _) in enumerate(keyword, 1)}
         fused = self._fuse(dense_rank, keyword_rank)
-        for vector in vectors[1:]:
-            for r, (cid, _) in enumerate(snapshot.dense(vector, s.clause_candidates), 1):
-                fused[cid] = fused.get(cid, 0.0) + s.clause_weight / (s.rrf_k + r)
         hints = self.hints(snapshot, question)
         wide = bool(hints.sources or hints.dates or s.per_article)
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
@@ -315,6 +344,8 @@ class Retriever:
         if hints.sources or hints.dates:
             fused = {cid: v + self._boost(records.get(cid), hints) for cid, v in fused.items()}
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        if outlet is not None:
+            ranked = [cid for cid in ranked if cid in records and records[cid].source == outlet]
         best = _diverse(ranked, records, k, s.per_article)
         dense_scores = dict(dense)
         passages = []
@@ -324,7 +355,7 @@ class Retriever:
                 continue
             similarity = dense_scores.get(chunk_id)
             if similarity is None:
-                similarity = float(snapshot.vector(chunk_id) @ vectors[0])
+                similarity = float(snapshot.vector(chunk_id) @ vector)
             passages.append(_passage(rec, fused[chunk_id], similarity, dense_rank, keyword_rank))
         return passages
 
@@ -345,6 +376,25 @@ class Retriever:
         if display_date(rec.published) in hints.dates:
             bonus += self.settings.date_boost
         return bonus
+
+
+def _interleave(lists: list[list[Passage]], k: int, lead: int) -> list[Passage]:
+    """The first list's first lead passages, then one from each list in turn; no repeats."""
+    out: list[Passage] = []
+    seen: set[int] = set()
+
+    def take(p: Passage) -> None:
+        if p.chunk_id not in seen and len(out) < k:
+            seen.add(p.chunk_id)
+            out.append(p)
+
+    for p in lists[0][:lead]:
+        take(p)
+    for row in range(k):
+        for ranked in lists:
+            if row < len(ranked):
+                take(ranked[row])
+    return out
 
 
 def _one_faiss_thread() -> None:

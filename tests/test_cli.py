@@ -24,6 +24,7 @@ def run(
     monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FOOTNOTE_CORPUS_DIR", str(news_corpus))
     monkeypatch.setenv("FOOTNOTE_MIN_SIMILARITY", "0.2")
+    monkeypatch.setenv("FOOTNOTE_MIN_CONFIDENCE", "0.6")
 
     def invoke(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["footnote", *args])

@@ -98,6 +98,9 @@ def test_aggregate_means_and_empty() -> None:
 def test_contains_answer_ignores_case_and_spacing() -> None:
     assert contains_answer("It was  Sam\nBankman-Fried [1]", "sam bankman-fried")
     assert not contains_answer("It was Sam [1]", "Sam Bankman-Fried")
+    assert contains_answer("No: The Verge (2023-10-03) [1] ...", "no")
+    assert not contains_answer("I know nothing", "No")  # words, not letters
+    assert contains_answer("“Squid Game” — renewed", '"Squid Game" - renewed')  # quotes, dashes
 
 
 def test_percentile() -> None:

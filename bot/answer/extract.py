@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
+
+import pycountry
 
 from bot.answer.question import Kind, Question, stem
 
@@ -80,6 +83,26 @@ _PERSON_CUES = re.compile(
 )
 _SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
 _PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
+_CONTINENTS = "Africa Antarctica Asia Australia Europe Oceania"
+# Calendar words and lone titles are never the name asked for.
+_NOT_NAMES = re.compile(
+    rf"^(?:{_WEEKDAY}|{_MONTH}(?:\s\d+)?|President|Prime|Minister|Mr|Mrs|Ms|Dr|Sir|CEO|"
+    r"Chief|Senator|Governor|Officials?|Police|Photo|Getty Images|AP|AFP|Reuters)\.?$"
+)
+
+
+@cache
+def _places() -> frozenset[str]:
+    """Lower-cased names of countries (ISO 3166 names and common names), their subdivisions
+    (states, provinces) and the continents: a place answer that is one of them fits surely."""
+    names = {"north america", "south america"} | {w.lower() for w in _CONTINENTS.split()}
+    for country in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(country, attr, None)
+            if value:
+                names.add(value.lower())
+    names |= {sub.name.lower() for sub in pycountry.subdivisions}
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -116,7 +139,7 @@ def candidates(sentence: str, question: Question) -> list[Candidate]:
                 continue
             start, end = span
             text = sentence[start:end]
-            if _is_new(text, question):
+            if _is_new(text, question) and not _NOT_NAMES.match(text):
                 found.append(
                     Candidate(text, start, end, kind, _name_fit(sentence, start, end, kind))
                 )
@@ -185,10 +208,10 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind) -> float:
         if lowered & _ORG_WORDS:
             fit += 0.3
     elif kind is Kind.PLACE:
+        if text.lower() in _places():
+            return 1.0
         if _PLACE_CUES.search(before):
-            fit += 0.3
-        if len(words) <= 3:
-            fit += 0.1
+            fit += 0.2
     return min(fit, 1.0)
 
 
