@@ -463,6 +463,20 @@ async def test_a_second_reindex_while_one_runs_is_told_so(
     assert "articles" in (await reply_to(fake, first))["content"]
 
 
+async def test_questions_are_answered_while_a_build_runs(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    slow = SlowIndex(settings, fake_embedder)
+    await start_bot(service=slow)
+    building = await fake.slash("add", {"file": Upload("ferry.md", FERRY)}, by="alice")
+    assert await asyncio.to_thread(slow.started.wait, TIMEOUT)
+    asked = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}))
+    assert "1.2 billion" in asked["embeds"][0]["description"]  # from the index as it was
+    assert building.loading  # the build is still going
+    slow.release.set()
+    assert "Added" in (await reply_to(fake, building))["content"]
+
+
 async def test_status_shows_counts_and_last_build(fake: FakeDiscord, start_bot: StartBot) -> None:
     await start_bot()
     reply = await reply_to(fake, await fake.slash("status"))
