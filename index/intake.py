@@ -19,7 +19,9 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -203,51 +205,73 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _refuse(host: str, address: str) -> None:
-    if not is_public(address):
-        raise _PrivateAddress(
-            f"{host} resolves to {address}, a loopback, private or link-local address; "
-            "I only fetch pages on the public internet."
-        )
+AddressPolicy = Callable[[str], bool]
+"""Whether the bot may connect to an IP address (is_public unless a test narrows it)."""
 
 
 class _PrivateAddress(OSError):
     """Raised inside a connection; urllib wraps it, stage_page unwraps it."""
 
 
-def _checked_connect(conn: http.client.HTTPConnection, connect: Any) -> None:
-    # Every address the name resolves to must be public before connecting, and the address
-    # actually connected to after (a name that changes its answer in between is caught too).
-    for *_, sockaddr in socket.getaddrinfo(conn.host, conn.port, type=socket.SOCK_STREAM):
-        _refuse(conn.host, str(sockaddr[0]))
-    connect()
-    assert conn.sock is not None
-    _refuse(conn.host, str(conn.sock.getpeername()[0]))
+def _refuse(host: str, address: str, allowed: AddressPolicy) -> None:
+    if not allowed(address):
+        raise _PrivateAddress(
+            f"{host} resolves to {address}, a loopback, private or link-local address; "
+            "I only fetch pages on the public internet."
+        )
 
 
-class _PublicHTTPConnection(http.client.HTTPConnection):
+class _GuardedHTTPConnection(http.client.HTTPConnection):
+    """Connects only to allowed addresses: every address the name resolves to is checked before
+    connecting, and the address actually connected to after (a name that changes its answer in
+    between is caught too). Each redirect opens a connection of its own, checked alike."""
+
+    def __init__(self, *args: Any, allowed: AddressPolicy = is_public, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+
     def connect(self) -> None:
-        _checked_connect(self, super().connect)
+        for *_, sockaddr in socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM):
+            _refuse(self.host, str(sockaddr[0]), self.allowed)
+        super().connect()
+        assert self.sock is not None
+        _refuse(self.host, str(self.sock.getpeername()[0]), self.allowed)
 
 
-class _PublicHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        _checked_connect(self, super().connect)
+class _GuardedHTTPSConnection(_GuardedHTTPConnection, http.client.HTTPSConnection):
+    pass
 
 
-class _PublicHTTPHandler(urllib.request.HTTPHandler):
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, allowed: AddressPolicy) -> None:
+        super().__init__()
+        self.allowed = allowed
+
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_PublicHTTPConnection, req)
+        return self.do_open(partial(_GuardedHTTPConnection, allowed=self.allowed), req)
 
 
-class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, allowed: AddressPolicy) -> None:
+        super().__init__()
+        self.allowed = allowed
+
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_PublicHTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
+        connection = partial(_GuardedHTTPSConnection, allowed=self.allowed)
+        return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
 
 
-def public_opener() -> urllib.request.OpenerDirector:
-    """A urllib opener that connects only to public addresses (redirects included)."""
-    return urllib.request.build_opener(_PublicHTTPHandler, _PublicHTTPSHandler)
+def public_opener(allowed: AddressPolicy = is_public) -> urllib.request.OpenerDirector:
+    """A urllib opener that connects only to allowed (by default public) addresses.
+
+    It ignores HTTP(S)_PROXY: through a proxy only the proxy's address could be checked, not
+    the page's.
+    """
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _GuardedHTTPHandler(allowed),
+        _GuardedHTTPSHandler(allowed),
+    )
 
 
 def _private_cause(exc: BaseException) -> PrivateAddressError | None:

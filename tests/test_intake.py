@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from index.intake import (
     PrivateAddressError,
     check_upload,
     is_public,
+    public_opener,
     stage_file,
     stage_page,
 )
@@ -127,6 +130,35 @@ def test_a_page_on_a_private_address_is_refused_unless_allowed(
     with pytest.raises(PrivateAddressError):
         stage_page(news_corpus, localhost)
     assert stage_page(news_corpus, url, allow_private=True).first.title
+
+
+def test_a_proxy_cannot_carry_a_fetch_to_a_private_address(
+    news_corpus: Path, web: WebPages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through a proxy only the proxy's address could be checked: the guarded fetch ignores it.
+    monkeypatch.setenv("http_proxy", web.url(""))
+    monkeypatch.setenv("no_proxy", "")
+    with pytest.raises(PrivateAddressError):
+        stage_page(news_corpus, "http://10.0.0.1/news/lighthouse")
+    assert web.requested == []
+
+
+def test_every_connection_is_checked_redirects_included(web: WebPages) -> None:
+    # Stand-ins on two loopback addresses: 127.0.0.1 plays a public site, 127.0.0.2 the private
+    # network it redirects to.
+    inner = WebPages("127.0.0.2")
+    try:
+        target = inner.add("/admin", LIGHTHOUSE_HTML)
+        url = web.redirect("/short", target)
+        opener = public_opener(allowed=lambda address: address == "127.0.0.1")
+        with pytest.raises(urllib.error.URLError, match=r"127\.0\.0\.2, a loopback"):
+            opener.open(url, timeout=5)
+        assert web.requested == ["/short"] and inner.requested == []
+        with urllib.request.urlopen(url, timeout=5) as page:  # an unguarded fetch goes there
+            assert b"Gull Island" in page.read()
+        assert inner.requested == ["/admin"]
+    finally:
+        inner.close()
 
 
 @pytest.mark.parametrize(

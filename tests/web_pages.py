@@ -41,9 +41,9 @@ class Page:
 
 
 class WebPages:
-    """Serves registered pages on 127.0.0.1 from a thread; records every path requested."""
+    """Serves registered pages on a loopback address from a thread; records each path asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.pages: dict[str, Page] = {}
         self.requested: list[str] = []
         pages, requested = self.pages, self.requested
@@ -63,12 +63,13 @@ class WebPages:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
 
     def add(self, path: str, html: str, status: int = 200) -> str:
         """Serve html at path; returns its URL."""
