@@ -61,6 +61,7 @@ class Cooldowns:
 
 
 def may_reindex(interaction: discord.Interaction[FootnoteBot]) -> bool:
+    """Members with Manage Server (or the FOOTNOTE_ADMIN_ROLE role) may /reindex and /add."""
     perms = interaction.permissions
     if perms.manage_guild or perms.administrator:
         return True
@@ -73,4 +74,5 @@ def may_reindex(interaction: discord.Interaction[FootnoteBot]) -> bool:
     ):
         return True
     needed = "Manage Server permission" + (f" or the {role} role" if role else "")
-    raise MissingReindexPermission(f"Reindexing needs the {needed}.")
+    command = f"/{interaction.command.name}" if interaction.command else "This"
+    raise MissingReindexPermission(f"{command} needs the {needed}.")
