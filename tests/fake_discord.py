@@ -2,7 +2,13 @@
 
 It serves the REST routes discord.py calls and a gateway websocket on 127.0.0.1, records every
 request, validates message payloads against Discord's documented limits (answering 400 like
-Discord would), and lets a test inject gateway events: messages and interactions.
+Discord would), and lets a test inject gateway events: messages and interactions (with attached
+files, served like Discord's CDN). It refuses what Discord refuses, e.g. a follow-up once the
+deferred "thinking…" reply it would replace was deleted (404, 10008 Unknown Message), and
+`fail()` makes chosen requests fail (an HTTP error, or a dropped connection).
+
+tests/test_discord_simcord.py runs the same scenarios against SimCord, a simulator written by
+others, so that a leniency of this fake cannot hide a bug again.
 """
 
 from __future__ import annotations
