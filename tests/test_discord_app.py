@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import threading
 import time
@@ -849,6 +850,29 @@ async def test_add_a_file_saves_it_indexes_it_and_names_it(
         fake, await fake.slash("ask", {"question": "How long did the ferry strike last?"})
     )
     assert "nine day strike" in asked["embeds"][0]["description"]
+
+
+async def test_add_a_json_file_of_several_articles_names_each(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    await start_bot()
+    wire = [
+        {
+            "title": f"Harbor ferry line {n} reopens",
+            "source": "Wire Service",
+            "published_at": f"2024-07-0{n}",
+            "url": f"https://wire.example/ferry-{n}",
+            "body": f"Ferry line {n} reopened on Tuesday after repairs to its pier took {n} weeks.",
+        }
+        for n in (1, 2)
+    ]
+    upload = Upload("wire.json", json.dumps(wire).encode(), "application/json")
+    reply = await reply_to(fake, await fake.slash("add", {"file": upload}, by="alice"))
+    assert (
+        "**Harbor ferry line 1 reopens** (Wire Service · 2024-07-01): 1 passage" in reply["content"]
+    )
+    assert "**Harbor ferry line 2 reopens**" in reply["content"]
+    assert "now holds **9** articles" in reply["content"]
 
 
 async def test_add_a_web_page_goes_through_the_feed_extraction(
