@@ -15,6 +15,7 @@ import discord
 
 from bot.answer import Answer, Source
 from bot.service import Status
+from index.articles import display_date
 from index.build import BuildReport
 from index.intake import Staged
 from index.store import ArticleRecord
@@ -213,7 +214,7 @@ def added_text(staged: Staged, report: BuildReport, records: Sequence[ArticleRec
     """What /add did: the article(s) added, their passages, and the index's new totals."""
     parts = []
     for record in records:
-        meta = " · ".join(p for p in (record.source, record.published[:10]) if p)
+        meta = " · ".join(p for p in (record.source, display_date(record.published)) if p)
         parts.append(
             f"**{verbatim(clip(record.title, 200))}**"
             + (f" ({verbatim(meta)})" if meta else "")
