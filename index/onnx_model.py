@@ -5,9 +5,10 @@
         tokenizer.json  the model's own tokenizer
         meta.json       sha256 of model.onnx and tokenizer.json, how they were made
 
-The export needs torch (once, on first use); loading the cached file needs only onnxruntime,
-and checks the file against the sha256 written when it was made. A damaged or half-written
-cache is made again.
+The export needs torch (once, on first use) and runs in a child process, so the process that
+asked for it never imports torch nor keeps its memory. Loading the cached file needs only
+onnxruntime, and checks the file against the sha256 written when it was made. A damaged or
+half-written cache is made again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,12 +99,30 @@ def _verified(target: Path, quantized: bool) -> OnnxMeta | None:
 
 
 def _make(target: Path, cache_dir: Path, quantized: bool) -> OnnxMeta:
+    """Make the cache in a child process (torch's import and memory stay there)."""
+    log.warning("making the ONNX model in %s (once; under a minute)", target)
+    kind = "int8" if quantized else "fp32"
+    done = subprocess.run(
+        [sys.executable, "-m", "index.onnx_model", str(target), str(cache_dir), kind],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ModelError(f"making the ONNX model in {target} failed: {detail}")
+    meta = _verified(target, quantized)
+    if meta is None:
+        raise ModelError(f"making the ONNX model in {target} left no usable model")
+    return meta
+
+
+def make_here(target: Path, cache_dir: Path, quantized: bool) -> OnnxMeta:
+    """Export (and quantize) the bundled model into target, in this process."""
     source = bundled_model_dir(cache_dir)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        log.warning("making the ONNX model from %s (once; about a minute)", source)
         fp32 = tmp / "fp32.onnx"
         max_seq_length, dimensions = _export(source, fp32)
         if quantized:
@@ -184,3 +205,10 @@ def _quantize(fp32: Path, out: Path) -> None:
         per_channel=True,
         op_types_to_quantize=["MatMul"],
     )
+
+
+if __name__ == "__main__":
+    try:
+        make_here(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "int8")
+    except ModelError as exc:
+        sys.exit(f"error: {exc}")

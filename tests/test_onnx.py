@@ -66,10 +66,8 @@ def test_a_bulk_embed_keeps_each_texts_vector_in_its_row(onnx_cache: Path) -> No
     texts = [" ".join(rng.choice(words, n)) for n in lengths]
     bulk = onnx.embed(texts)
     alone = np.vstack([onnx.embed([t]) for t in texts])
-    # int8 activations are scaled per call, so a vector moves a little with its batch mates,
-    # but each row is still its own text's vector (shuffled rows would score far lower).
-    assert float(np.min((bulk * alone).sum(axis=1))) > 0.98
-    assert list((bulk @ alone.T).argmax(axis=1)) == list(range(len(texts)))
+    # Each row is its own text's vector, the same as embedded alone (nothing batch-dependent).
+    assert np.allclose(bulk, alone, atol=1e-5)
     onnx.close()
 
 
