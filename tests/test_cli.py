@@ -20,7 +20,7 @@ def run(
     tmp_path: Path,
     news_corpus: Path,
 ):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(bot.service, "SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(bot.service, "make_embedder", lambda settings: FakeEmbedder())
     monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FOOTNOTE_CORPUS_DIR", str(news_corpus))
     monkeypatch.setenv("FOOTNOTE_MIN_SIMILARITY", "0.2")

@@ -195,7 +195,7 @@ class GatedEmbedder(FakeEmbedder):
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI builds its service with the fake embedder instead of the real model."""
-    monkeypatch.setattr("bot.service.SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("bot.service.make_embedder", lambda settings: FakeEmbedder())
 
 
 @pytest.fixture

@@ -319,7 +319,7 @@ def test_feeds_cli_add_list_poll_remove(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("bot.service.SentenceTransformerEmbedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("bot.service.make_embedder", lambda settings: FakeEmbedder())
     solar = serve_article(site, "/news/solar", SOLAR)
     gone = site.url("/news/gone")
     feed = site.serve("/feed.xml", rss("Wire", [(SOLAR[0], solar), ("Gone", gone)]), RSS)
