@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=20, description="Passages an answer is drawn from.")
     min_similarity: float = Field(0.35, ge=-1.0, le=1.0)
     min_confidence: float = Field(
-        0.9, ge=0.0, le=3.0, description="Answer only when the best sentences are this sure."
+        0.95, ge=0.0, le=3.0, description="Answer only when the best sentences are this sure."
     )
     torch_threads: int = Field(1, ge=0, description="CPU threads for the model; 0: all cores.")
     embed_backend: Literal["torch", "onnx-int8", "onnx-fp32"] = Field(

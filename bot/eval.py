@@ -258,7 +258,7 @@ class EvalOptions:
     answers: bool = True
     top_k: int = 5
     min_similarity: float = 0.35
-    min_confidence: float = 0.9
+    min_confidence: float = 0.95
 
 
 def run_multihop(

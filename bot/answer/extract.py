@@ -56,7 +56,7 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
 # A name: capitalised words, with short lower-case joiners between two of them.
 _NAME = re.compile(
     r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]+)"
-    r"(?:\s(?:(?:of|the|and|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y)\s)?"
+    r"(?:\s(?:(?:of|the|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y)\s)?"
     r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]*))*"
 )
 _OPENERS = frozenset(
@@ -76,10 +76,16 @@ _ORG_WORDS = frozenset(
         "news times post journal court house senate congress parliament commission service fund"
     ).split()
 )
+_TITLES = frozenset(
+    "CEO CFO COO CTO Chairman Chairwoman Chair President Vice Prime Minister Secretary Senator "
+    "Sen Rep Gov Governor Mayor Judge Justice Coach Director Head Chief Executive Founder "
+    "King Queen Prince Princess Pope Dr Mr Mrs Ms Sir Dame Lord Lady General Gen Officer "
+    "Actor Actress Singer Rapper Star Superstar Quarterback Lt Captain Capt Sgt".split()
+)
 _PERSON_CUES = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|Sir|Dame|President|Prime Minister|CEO|Senator|Sen|Rep|Gov|Governor|"
     r"Judge|Justice|Coach|King|Queen|Prince|Princess|Pope|star|actor|actress|singer|chief "
-    r"executive|founder|minister|secretary)\.?\s$"
+    r"executive|founder|minister|secretary|CFO|COO|Director|Chairman|Head|Executive)\.?\s$"
 )
 _SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
 _PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
@@ -133,8 +139,8 @@ def candidates(sentence: str, question: Question) -> list[Candidate]:
                 if fit and _is_new(m.group(0), question):
                     found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
     else:
-        for m in _NAME.finditer(sentence):
-            span = _trim_name(sentence, m.start(), m.end())
+        for start, end in _name_runs(sentence):
+            span = _trim_name(sentence, start, end)
             if span is None:
                 continue
             start, end = span
@@ -150,6 +156,22 @@ def candidates(sentence: str, question: Question) -> list[Candidate]:
         if not any(c.start < k.end and k.start < c.end for k in kept):
             kept.append(c)
     return kept
+
+
+_POSSESSIVE = re.compile(r"['’]s\s+")
+
+
+def _name_runs(sentence: str) -> list[tuple[int, int]]:
+    """Runs of capitalised words, cut after a possessive: "Tmall Group's CEO Trudy Shan Dai"
+    is the group's name, then the CEO's."""
+    runs = []
+    for m in _NAME.finditer(sentence):
+        start = m.start()
+        for cut in _POSSESSIVE.finditer(sentence, m.start(), m.end()):
+            runs.append((start, cut.end() - len(cut.group(0)) + 2))
+            start = cut.end()
+        runs.append((start, m.end()))
+    return [(a, b) for a, b in runs if b > a]
 
 
 def _number_fit(asked: Kind, seen: Kind) -> float:
@@ -175,6 +197,10 @@ def _trim_name(sentence: str, start: int, end: int) -> tuple[int, int] | None:
     while words and words[0].lower().strip(".,") in _OPENERS:
         if words[0] == "The" and not (opening and lead == 0):
             break
+        lead += len(words[0]) + 1
+        words = words[1:]
+    # A title before a name is a cue, not part of it: "CEO Trudy Shan Dai".
+    while len(words) > 1 and words[0].strip(".,") in _TITLES:
         lead += len(words[0]) + 1
         words = words[1:]
     if not words:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+
+import snowballstemmer
 
 from index.search import question_clauses
 from index.store import content_words
@@ -63,11 +66,21 @@ _AUXILIARIES = frozenset(
     "is are was were do does did has have had can could will would should shall may might must "
     "isn't aren't wasn't weren't don't doesn't didn't hasn't haven't".split()
 )
+_STEMMER = snowballstemmer.stemmer("english")
+# "before/after" that orders reports ("... before The Verge reported ...", "After the report
+# by ..."), not any "after" ("reopened after repairs").
+_ORDER = re.compile(
+    r"(?:^|\b)(before|after|prior to|earlier than|later than)\s+"
+    r"(?:(?!before\b|after\b)[\w'’|&.-]+\s+){0,6}?"
+    r"(?:report(?:ed|s)?|article|published|piece|story|coverage)\b",
+    re.I,
+)
+MIN_PART_WORDS = 4
+_DIFFERENCE = re.compile(
+    r"\b(?:inconsisten\w*|differ\w*|discrepan\w*|contradict\w*|disagree\w*|chang\w*)\b", re.I
+)
 _WH = re.compile(r"\b(who|whom|whose|when|where|why|how|which|what)\b", re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-_NUMBER = re.compile(r"\d[\d,.]*")
-# A name: a capitalised word that does not open the question or a clause.
-_NAME_WORD = re.compile(r"(?<![.?!:;,]\s)(?<!^)\b[A-Z][\w'’&.-]*")
 
 
 @dataclass(frozen=True)
@@ -76,23 +89,29 @@ class Question:
 
     text: str
     kind: Kind
-    focus: str  # the noun after which/what ("show", "country"), or ""
+    focus: str  # the noun after which/what ("show", "country"); a yes/no question's own clause
     words: frozenset[str]  # content words, crudely stemmed
     names: frozenset[str]  # proper names and numbers asked about, stemmed like words
     years: frozenset[str]
     parts: tuple[str, ...]  # the clauses of a multi-part question; () for a simple one
     order: str = ""  # "before" / "after" when a yes/no question asks about the order of reports
+    # A yes/no question that asks whether reports differ ("was there a change ...?"): found
+    # evidence shows no difference, so the answer is No unless a difference is shown.
+    asks_difference: bool = False
 
     @property
     def wants_entity(self) -> bool:
         return self.kind not in (Kind.YES_NO, Kind.DESCRIPTION)
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """Crude plural folding, so 'heads' meets 'head' and 'Alibaba's' meets 'Alibaba'."""
+    """The Snowball (Porter 2) stem of a lower-cased word, so 'pointed' meets 'point' and
+    'Alibaba's' meets 'Alibaba'."""
+    word = word.lower()
     if word.endswith("'s"):
         word = word[:-2]
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    return str(_STEMMER.stemWord(word))
 
 
 def words_of(text: str) -> frozenset[str]:
@@ -103,13 +122,13 @@ def words_of(text: str) -> frozenset[str]:
 def analyse(text: str) -> Question:
     """Read a (cleaned) question."""
     kind, focus = _kind(text)
-    order = ""
-    if kind is Kind.YES_NO:
-        lowered = text.lower()
-        if re.search(r"\b(before|earlier than|prior to|first)\b", lowered):
-            order = "before"
-        elif re.search(r"\b(after|later than|following|subsequent)\b", lowered):
-            order = "after"
+    order, parts = "", tuple(question_clauses(text))
+    match = _ORDER.search(text) if kind is Kind.YES_NO else None
+    if match is not None:
+        order = "after" if match.group(1).lower() in ("after", "later than") else "before"
+        first, second = text[: match.start()].strip(" ,"), text[match.start() :].strip(" ,?")
+        if not parts and min(len(first.split()), len(second.split())) >= MIN_PART_WORDS:
+            parts = (first, second)
     return Question(
         text=text,
         kind=kind,
@@ -117,8 +136,11 @@ def analyse(text: str) -> Question:
         words=words_of(text),
         names=_names(text),
         years=frozenset(_YEAR.findall(text)),
-        parts=tuple(question_clauses(text)),
+        parts=parts,
         order=order,
+        # Only where the difference is what is asked, not part of a claim being checked
+        # ("Does X say A, while Y says B, indicating a difference?").
+        asks_difference=kind is Kind.YES_NO and bool(_DIFFERENCE.search(focus)),
     )
 
 
@@ -130,7 +152,7 @@ def _kind(text: str) -> tuple[Kind, str]:
     for clause in clauses:
         first = clause.split()[0].lower().strip("\"'“‘(")
         if first in _AUXILIARIES and not _WH.match(clause):
-            return Kind.YES_NO, ""
+            return Kind.YES_NO, clause
         match = _WH.search(clause)
         if match:
             return _wh_kind(match.group(1).lower(), clause[match.end() :])

@@ -1,0 +1,263 @@
+"""The answer layer on hand-made passages: question analysis, evidence, short answers, yes/no,
+multi-part questions and abstention. Every shown text is checked to be a verbatim span."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answer import Answer, AnswerSettings, compose_answer
+from bot.answer.extract import candidates
+from bot.answer.question import Kind, analyse
+from index.search import Passage
+from index.sentences import segments
+from tests.fakes import FakeEmbedder
+
+# The fake embedder's cosines run lower than a real model's.
+LOOSE = AnswerSettings(min_similarity=0.1, min_confidence=0.5, min_part_coverage=0.3)
+
+
+def passage(
+    text: str,
+    *,
+    chunk_id: int = 1,
+    title: str = "Untitled",
+    source: str = "Harbor City Herald",
+    published: str = "2024-03-14",
+    offset: int = 0,
+) -> Passage:
+    """A passage that is text[offset:] of an article whose text is ('x' * offset) + text."""
+    return Passage(
+        chunk_id=chunk_id,
+        article_id=f"article-{chunk_id}",
+        title=title,
+        source=source,
+        url=f"https://example.test/{chunk_id}",
+        published=published,
+        text=text,
+        start=offset,
+        end=offset + len(text),
+        score=1.0,
+        similarity=0.5,
+        dense_rank=1,
+        keyword_rank=1,
+    )
+
+
+def article_text(p: Passage) -> str:
+    return "x" * p.start + p.text
+
+
+def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE) -> Answer:
+    answer = compose_answer(question, passages, FakeEmbedder(), settings)
+    texts = {p.article_id: article_text(p) for p in passages}
+    titles = {p.article_id: p.title for p in passages}
+    for s in answer.sources:  # every quote is a verbatim span of its article
+        assert texts[s.article_id][s.snippet_start : s.snippet_end] == s.snippet
+    short = answer.short
+    if short is not None and short.kind == "span":  # and so is the short answer
+        cited = answer.source(short.n)
+        assert cited is not None
+        where = titles[cited.article_id] if short.in_title else texts[cited.article_id]
+        assert where[short.start : short.end] == short.text
+    return answer
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the question
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who runs the harbor authority?", Kind.PERSON),
+        ("Which country hosted the summit?", Kind.PLACE),
+        ("Which company bought the airline?", Kind.ORGANISATION),
+        ("How much did the bridge cost?", Kind.MONEY),
+        ("How many people attended?", Kind.NUMBER),
+        ("What percentage of voters approved?", Kind.PERCENT),
+        ("When does the trial start?", Kind.DATE),
+        ("In what year did the museum open?", Kind.DATE),
+        ("Where did the storm make landfall?", Kind.PLACE),
+        ("Which show was renewed for a second season?", Kind.NAME),
+        ("Why did the council close the schools?", Kind.DESCRIPTION),
+        ("Did the Herald report the bridge opening?", Kind.YES_NO),
+        ("After the report by the Herald on March 3, was the bridge open?", Kind.YES_NO),
+    ],
+)
+def test_the_kind_of_answer_asked_for(question: str, kind: Kind) -> None:
+    assert analyse(question).kind is kind
+
+
+def test_constraints_and_parts_of_a_question() -> None:
+    q = analyse(
+        "Does the Coast Courier article say the bridge reopened in 2023, while the Valley "
+        "Times article reports that the museum opened its doors to visitors?"
+    )
+    assert q.kind is Kind.YES_NO
+    assert q.years == {"2023"}
+    assert len(q.parts) == 2
+    assert {"coast", "courier", "valley", "time"} <= q.names
+    assert not q.asks_difference
+    assert analyse("Between the two reports, was there a change in the bridge's cost?")
+    assert analyse("Was there a change in the bridge's cost between the reports?").asks_difference
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences that are evidence
+
+
+def test_labels_are_joined_and_headings_questions_bylines_are_no_evidence() -> None:
+    text = (
+        "Harbor Bridge Opens\nBy Ana Ruiz\nThe festival's artistic\nDirector.\n"
+        "Jane Smith said the bridge would open. Why did it take so long?\n"
+        "Work stopped in 2020 because of the U.S. rules."
+    )
+    found = [(text[s.start : s.end], s.statement) for s in segments(text)]
+    assert ("Harbor Bridge Opens", False) in found
+    assert ("By Ana Ruiz", False) in found
+    assert ("Why did it take so long?", False) in found
+    assert ("Director.\nJane Smith said the bridge would open.", True) in found
+    assert ("Work stopped in 2020 because of the U.S. rules.", True) in found
+
+
+def test_headings_and_questions_are_never_quoted() -> None:
+    p = passage(
+        "Who paid for the bridge?\nWho paid for the bridge\n"
+        "The port authority paid for the bridge with a bond issue."
+    )
+    answer = ask("Who paid for the bridge?", [p])
+    assert answer.found
+    assert all("?" not in c.text for c in answer.claims)
+    assert answer.claims[0].text.startswith("The port authority paid")
+
+
+# ---------------------------------------------------------------------------------------------
+# Short answers
+
+
+def test_the_short_answer_comes_first_and_is_a_span_of_the_article() -> None:
+    p = passage(
+        "The harbor bridge opened on Monday. It cost $1.2 billion to build, officials said.",
+        offset=40,
+    )
+    answer = ask("How much did the harbor bridge cost?", [p])
+    assert answer.found and answer.short is not None
+    assert answer.short.text == "$1.2 billion"
+    assert answer.text.startswith("$1.2 billion [1]\n")
+    assert answer.to_dict()["short_answer"]["start"] == answer.short.start
+    assert Answer.from_dict(answer.to_dict()) == answer
+
+
+def test_a_name_after_its_title_and_a_possessive() -> None:
+    sentence = "Attendees include Tmall Commerce Group’s CEO Trudy Shan Dai and Wang Hai."
+    q = analyse("Who heads Tmall?")
+    texts = [c.text for c in candidates(sentence, q)]
+    assert texts[0] == "Trudy Shan Dai"
+    assert "Tmall" not in texts  # already asked about
+
+
+def test_calendar_words_are_no_names_and_places_come_from_the_gazetteer() -> None:
+    q = analyse("Which country announced the ban?")
+    sentence = "On Tuesday Ruritania Ltd said Saudi Arabia acted."
+    found = {c.text: c.fit for c in candidates(sentence, q)}
+    assert "Tuesday" not in found
+    assert found["Saudi Arabia"] == 1.0
+    assert found.get("Ruritania Ltd", 0.0) < 1.0
+
+
+def test_a_quote_that_says_he_brings_the_sentence_before() -> None:
+    text = (
+        "Mayor Elena Ruiz opened the harbor bridge on Monday. "
+        "He said it cost 1.2 billion dollars and spans the whole bay."
+    )
+    answer = ask("How much did the harbor bridge cost, according to the mayor?", [passage(text)])
+    assert answer.found
+    first = answer.sources[0]
+    assert first.snippet.startswith("Mayor Elena Ruiz opened")
+    assert first.snippet.endswith("spans the whole bay.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Saying so
+
+
+def test_a_year_the_evidence_contradicts_is_no_answer() -> None:
+    p = passage(
+        "The Harbor Hawks won the 2021 regional cup final, beating the Gulls 3-1.",
+        published="2021-06-01",
+    )
+    assert ask("Which team won the 2021 regional cup final?", [p]).found
+    answer = ask("Which team won the 2023 regional cup final?", [p])
+    assert not answer.found
+    assert answer.sources  # the nearest source is still shown, as such
+
+
+def test_a_name_the_articles_never_mention_is_no_answer() -> None:
+    p = passage("The harbor bridge cost 1.2 billion dollars, Mayor Elena Ruiz said.")
+    assert not ask("How much did the Springfield tunnel cost?", [p]).found
+
+
+def test_a_part_with_no_evidence_is_named() -> None:
+    courier = passage(
+        "The harbor bridge reopened on Monday after repairs to its cables.",
+        chunk_id=1,
+        source="Coast Courier",
+    )
+    answer = ask(
+        "Does the Coast Courier article say the harbor bridge reopened after repairs, while the "
+        "Valley Times article reports that the lighthouse museum welcomed visitors?",
+        [courier],
+    )
+    assert not answer.found
+    assert answer.missing and "Valley Times" in answer.missing[0]
+    assert "Nothing found on:" in answer.text
+
+
+# ---------------------------------------------------------------------------------------------
+# Yes / no
+
+
+def _two_reports() -> list[Passage]:
+    return [
+        passage(
+            "The harbor bridge reopened on Monday after repairs to its cables.",
+            chunk_id=1,
+            source="Coast Courier",
+            published="2023-10-02",
+        ),
+        passage(
+            "The lighthouse museum opened its doors to visitors on Tuesday.",
+            chunk_id=2,
+            source="Valley Times",
+            published="2023-10-05",
+        ),
+    ]
+
+
+def test_yes_when_every_part_has_evidence_with_the_reasoning_shown() -> None:
+    answer = ask(
+        "Does the Coast Courier article say the harbor bridge reopened after repairs, while the "
+        "Valley Times article reports that the lighthouse museum opened its doors to visitors?",
+        _two_reports(),
+    )
+    assert answer.found and answer.short is not None
+    assert answer.short.text == "Yes"
+    assert "Coast Courier (2023-10-02) [" in answer.short.reasoning
+    assert "Valley Times (2023-10-05) [" in answer.short.reasoning
+    assert {s.source for s in answer.sources} == {"Coast Courier", "Valley Times"}
+
+
+def test_the_order_of_reports_comes_from_their_dates() -> None:
+    before = ask(
+        "Did the Coast Courier report that the harbor bridge reopened after repairs before "
+        "the Valley Times reported that the lighthouse museum opened its doors to visitors?",
+        _two_reports(),
+    )
+    assert before.short is not None and before.short.text == "Yes"
+    assert "published before" in before.short.reasoning
+    after = ask(
+        "Did the Coast Courier report that the harbor bridge reopened after repairs after "
+        "the Valley Times reported that the lighthouse museum opened its doors to visitors?",
+        _two_reports(),
+    )
+    assert after.short is not None and after.short.text == "No"
