@@ -162,7 +162,7 @@ def status(data_dir: DataDir = None) -> None:
     st = _service(data_dir).status()
     _say(
         f"{st.articles} articles, {st.chunks} chunks, built {st.built_at} with {st.model} "
-        f"({st.generation})"
+        f"on {st.backend} ({st.generation})"
     )
 
 

@@ -28,6 +28,7 @@ class Status:
     chunks: int
     built_at: str
     model: str
+    backend: str
     generation: str
 
 
@@ -143,6 +144,7 @@ class Footnote:
             chunks=manifest.chunks,
             built_at=manifest.built_at,
             model=manifest.model,
+            backend=manifest.backend,
             generation=manifest.generation,
         )
 

@@ -57,7 +57,7 @@ def test_index_ask_show_sources_status(run) -> None:  # type: ignore[no-untyped-
     assert code == 0 and out.count("\n") == 7 and "Daily Pawn" in out
 
     code, out, _ = run("status")
-    assert code == 0 and out.startswith("7 articles")
+    assert code == 0 and out.startswith("7 articles") and "fake-hash on fake" in out
 
 
 def test_ask_json(run) -> None:  # type: ignore[no-untyped-def]
