@@ -19,7 +19,7 @@ import pytest
 import yarl
 from pydantic import SecretStr
 
-from bot.answer import Answer, Claim, Source
+from bot.answer import Answer, Claim, ShortAnswer, Source
 from bot.config import Settings
 from bot.discord.app import (
     BackgroundTask,
@@ -266,6 +266,32 @@ def test_description_drops_whole_claims_before_cutting_words() -> None:
     assert "[1]" in text and "[3]" not in text and text.endswith("not shown.")
     one = answer_description(make_answer(1, size=200), 1000)
     assert len(one) <= 1000 and one.endswith("[1]")
+
+
+def test_the_short_answer_leads_the_embed_in_bold() -> None:
+    answer = make_answer(2)
+    spanned = Answer(
+        answer.question,
+        True,
+        answer.claims,
+        answer.sources,
+        short=ShortAnswer("1.2 billion dollars", n=1, start=16, end=35),
+    )
+    description = answer_embed(spanned).to_dict()["description"]
+    assert description.startswith("**1.2 billion dollars** [1]\n\n")
+    assert "[2]" in description  # the quotes follow
+    yes = Answer(
+        answer.question,
+        True,
+        answer.claims,
+        answer.sources,
+        short=ShortAnswer("Yes", kind="yes/no", reasoning="reported by Herald (2024-03-14) [1]"),
+    )
+    assert answer_description(yes).startswith("**Yes**: reported by Herald (2024-03-14) [1]\n\n")
+    huge = Answer(
+        answer.question, True, make_answer(20, size=60).claims, answer.sources, short=spanned.short
+    )
+    assert len(answer_description(huge, 500)) <= 500
 
 
 def test_not_found_answer_says_so_and_lists_nearest_passages() -> None:

@@ -8,6 +8,7 @@ Every quote and every short answer span is an exact span of its article.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -19,6 +20,7 @@ from bot.answer.evidence import (
     contradicts_years,
     coverage,
     gather,
+    lower_case_words,
     score,
 )
 from bot.answer.extract import Candidate, candidates
@@ -40,7 +42,7 @@ class AnswerSettings:
     # Below this evidence score (cosine + word bonuses) the articles are taken not to hold it.
     min_similarity: float = 0.35
     # A sentence scoring this far below the best one is not worth quoting.
-    max_gap: float = 0.12
+    max_gap: float = 0.3
     # Abstain when more than this share of the names/numbers asked about appear in no passage
     # ("Who is the CEO of Tesla?" over articles that never mention Tesla).
     max_missing_names: float = 0.34
@@ -48,8 +50,10 @@ class AnswerSettings:
     # the share of the question's word weight (rare words weigh more) and of its names that
     # the sentence, its context and headline hold (see _confidence). Tuned on the dev splits.
     min_confidence: float = 0.95
-    # Each part of a multi-part question needs a sentence holding this share of its words.
+    # Each part of a multi-part question needs a sentence holding this share of its words;
+    # the parts of a yes/no question, whose claims are paraphrased more, this share.
     min_part_coverage: float = 0.4
+    min_yes_no_part_coverage: float = 0.25
     # Sentences whose short-answer candidates are weighed against each other.
     answer_pool: int = 4
     nearest_sources: int = 3
@@ -85,7 +89,8 @@ def compose_answer(
         query = embedder.embed([question])[0]
     everything = gather(passages)
     gathered = [e for e in everything if not contradicts_years(q, e)]
-    scored = score(q, gathered, embedder, query, weigh, settings.weights)
+    common = lower_case_words(passages)
+    scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
     # A multi-part question needs evidence for each part (and says which part has none); a
     # simple one a sentence that is sure to be about it.
@@ -104,7 +109,7 @@ def compose_answer(
     usable = scored
     if q.kind is Kind.YES_NO:
         return _yes_no(q, usable, [e for _, e in parts if e is not None], settings)
-    spot = _short_answer(q, usable, settings)
+    spot = _short_answer(q, usable, settings, common)
     if spot is None and q.kind in STRICT_KINDS:
         return _not_found(q, passages, scored, settings)
     lead = usable[0]
@@ -157,7 +162,9 @@ class _Spot:
 _PLACE_PENALTY = {"sentence": 0.0, "context": 0.05, "title": 0.1}
 
 
-def _short_answer(q: Question, usable: list[Evidence], settings: AnswerSettings) -> _Spot | None:
+def _short_answer(
+    q: Question, usable: list[Evidence], settings: AnswerSettings, common: Callable[[str], bool]
+) -> _Spot | None:
     """The best short-answer span among the top sentences, their contexts and headlines.
 
     A candidate gains from its sentence's score, from fitting the kind asked for, from
@@ -175,7 +182,7 @@ def _short_answer(q: Question, usable: list[Evidence], settings: AnswerSettings)
         if e.context:
             places.append(("context", e.context))
         for where, text in places:
-            for cand in candidates(text, q):
+            for cand in candidates(text, q, common):
                 if cand.text.lower() in outlets:
                     continue
                 support = sum(cand.text.lower() in t for t in texts)
@@ -237,7 +244,10 @@ def _part_evidence(
             default=None,
         )
         best_cover = coverage(words, best.words | best.context_words, weigh) if best else 0.0
-        out.append((part, best if best_cover >= settings.min_part_coverage else None))
+        needed = (
+            settings.min_yes_no_part_coverage if q.kind is Kind.YES_NO else settings.min_part_coverage
+        )
+        out.append((part, best if best_cover >= needed else None))
     return out if len(out) >= 2 else []
 
 

@@ -128,6 +128,7 @@ def score(
     query: np.ndarray,
     weigh: Weigh,
     weights: Weights,
+    common: Callable[[str], bool] = lambda _: False,
 ) -> list[Evidence]:
     """The evidence most worth reading, scored and best first.
 
@@ -155,16 +156,23 @@ def score(
             - weights.rank * e.rank
         )
         if question.wants_entity:
-            total += weights.typed if _holds_candidate(question, e) else -weights.typed
+            total += weights.typed if _holds_candidate(question, e, common) else -weights.typed
         out.append(replace(e, similarity=similarity, score=total))
     out.sort(key=lambda e: -e.score)
     return out
 
 
-def _holds_candidate(question: Question, e: Evidence) -> bool:
-    if candidates(e.text, question):
+def _holds_candidate(question: Question, e: Evidence, common: Callable[[str], bool]) -> bool:
+    if candidates(e.text, question, common):
         return True
-    return e.refers_back and bool(candidates(e.context, question))
+    return e.refers_back and bool(candidates(e.context, question, common))
+
+
+def lower_case_words(passages: list[Passage]) -> Callable[[str], bool]:
+    """Whether the passages also write a word in lower case: then a capitalised "Earlier" or
+    "Following" is a common word opening a sentence, not a name."""
+    seen = set(re.findall(r"\b[a-z][a-z'’-]*\b", " ".join(p.text for p in passages)))
+    return lambda word: word.lower().strip(".,'’") in seen
 
 
 def contradicts_years(question: Question, e: Evidence) -> bool:

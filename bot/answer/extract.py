@@ -8,6 +8,7 @@ on. Each candidate is an exact span of the sentence, typed loosely; the answer l
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -56,7 +57,7 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
 # A name: capitalised words, with short lower-case joiners between two of them.
 _NAME = re.compile(
     r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]+)"
-    r"(?:\s(?:(?:of|the|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y)\s)?"
+    r"(?:\s(?:(?:of|the|and|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y)\s)?"
     r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]*))*"
 )
 _OPENERS = frozenset(
@@ -73,7 +74,8 @@ _ORG_WORDS = frozenset(
         "inc corp corporation co company group bank university college school institute "
         "association council committee agency department ministry party union league club fc "
         "foundation society airlines airways motors technologies labs studios records network "
-        "news times post journal court house senate congress parliament commission service fund"
+        "news times post journal court house senate congress parliament commission service fund "
+        "administration authority bureau office board"
     ).split()
 )
 _TITLES = frozenset(
@@ -122,11 +124,14 @@ class Candidate:
     fit: float  # 0..1: how surely it is of the kind asked for
 
 
-def candidates(sentence: str, question: Question) -> list[Candidate]:
+def candidates(
+    sentence: str, question: Question, common: Callable[[str], bool] = lambda _: False
+) -> list[Candidate]:
     """Spans of sentence that could answer question, best fitting first; none already asked.
 
     A candidate made only of words the question already uses ("Apple" for "Which company
-    did Apple buy?") is no answer.
+    did Apple buy?") is no answer. common(word) tells a capitalised word that the articles
+    also write in lower case ("Earlier", "Following"): no name on its own.
     """
     kind = question.kind
     if not question.wants_entity:
@@ -140,11 +145,13 @@ def candidates(sentence: str, question: Question) -> list[Candidate]:
                     found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
     else:
         for start, end in _name_runs(sentence):
-            span = _trim_name(sentence, start, end)
+            span = _trim_name(sentence, start, end, common)
             if span is None:
                 continue
             start, end = span
             text = sentence[start:end]
+            if " " not in text and common(text):
+                continue
             if _is_new(text, question) and not _NOT_NAMES.match(text):
                 found.append(
                     Candidate(text, start, end, kind, _name_fit(sentence, start, end, kind))
@@ -159,6 +166,7 @@ def candidates(sentence: str, question: Question) -> list[Candidate]:
 
 
 _POSSESSIVE = re.compile(r"['’]s\s+")
+_AND = re.compile(r"\s(?:and|&)\s")
 
 
 def _name_runs(sentence: str) -> list[tuple[int, int]]:
@@ -171,7 +179,14 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
             runs.append((start, cut.end() - len(cut.group(0)) + 2))
             start = cut.end()
         runs.append((start, m.end()))
-    return [(a, b) for a, b in runs if b > a]
+    # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one: both
+    # readings are candidates, and fit and length choose.
+    split = []
+    for a, b in runs:
+        cuts = [m for m in _AND.finditer(sentence, a, b)]
+        edges = [a, *[x for m in cuts for x in (m.start(), m.end())], b]
+        split += [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)] if cuts else []
+    return [(a, b) for a, b in runs + split if b > a]
 
 
 def _number_fit(asked: Kind, seen: Kind) -> float:
@@ -184,7 +199,9 @@ def _number_fit(asked: Kind, seen: Kind) -> float:
     return 0.0
 
 
-def _trim_name(sentence: str, start: int, end: int) -> tuple[int, int] | None:
+def _trim_name(
+    sentence: str, start: int, end: int, common: Callable[[str], bool]
+) -> tuple[int, int] | None:
     """The name without an opening common word or a trailing possessive/full stop; None if
     nothing name-like is left."""
     text = sentence[start:end]
@@ -194,7 +211,9 @@ def _trim_name(sentence: str, start: int, end: int) -> tuple[int, int] | None:
     lead = 0
     # A capital that opens a sentence is no evidence of a name: drop common openers ("But",
     # "However"); "The" only there, since mid-sentence it belongs to a name ("The Tony Awards").
-    while words and words[0].lower().strip(".,") in _OPENERS:
+    while words and (
+        words[0].lower().strip(".,") in _OPENERS or (opening and lead == 0 and common(words[0]))
+    ):
         if words[0] == "The" and not (opening and lead == 0):
             break
         lead += len(words[0]) + 1

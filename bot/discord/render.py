@@ -78,10 +78,30 @@ def verbatim(text: str) -> str:
     return discord.utils.escape_markdown(" ".join(text.split()))
 
 
+def short_answer_line(answer: Answer) -> str:
+    """The short answer in bold ("**Squid Game** [1]", "**Yes**: reasoning"), or ""."""
+    short = answer.short
+    if not answer.found or short is None:
+        return ""
+    if short.kind == "span":
+        return f"**{verbatim(short.text)}** [{short.n}]"
+    reasoning = f": {verbatim(short.reasoning)}" if short.reasoning else ""
+    return f"**{short.text}**{reasoning}"
+
+
 def answer_description(answer: Answer, limit: int = EMBED_DESCRIPTION_LIMIT) -> str:
-    """The answer's claims with [n] markers; whole claims are dropped from the end to fit limit."""
+    """The short answer in bold, then the answer's claims with [n] markers; whole claims are
+    dropped from the end to fit limit."""
     if not answer.found or not answer.claims:
         return clip(answer.text, limit)
+    head = short_answer_line(answer)
+    if head:
+        head = clip(head, limit // 4) + "\n\n"
+        limit -= len(head)
+    return head + _claims(answer, limit)
+
+
+def _claims(answer: Answer, limit: int) -> str:
     sentences = [f"{verbatim(c.text)} [{c.n}]" for c in answer.claims]
     for keep in range(len(sentences), 0, -1):
         text = " ".join(sentences[:keep]) + _trimmed_note(len(sentences) - keep)
