@@ -244,9 +244,8 @@ def _part_evidence(
             default=None,
         )
         best_cover = coverage(words, best.words | best.context_words, weigh) if best else 0.0
-        needed = (
-            settings.min_yes_no_part_coverage if q.kind is Kind.YES_NO else settings.min_part_coverage
-        )
+        yes_no = q.kind is Kind.YES_NO
+        needed = settings.min_yes_no_part_coverage if yes_no else settings.min_part_coverage
         out.append((part, best if best_cover >= needed else None))
     return out if len(out) >= 2 else []
 
