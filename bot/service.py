@@ -6,12 +6,13 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.config import Settings
+from bot.conversation import Turn, resolve
 from index.build import BuildReport, Progress, build_index
 from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
 from index.embed_onnx import OnnxEmbedder
@@ -94,13 +95,26 @@ class Footnote:
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         return self.retriever.search(question, k or self.settings.top_k)
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int | None = None, history: Sequence[Turn] = ()
+    ) -> Answer:
         """Answer a question from the index (blocking; CPU heavy).
+
+        Args:
+            history: the conversation so far; a follow-up's references to it ("she", "the
+                deal") are resolved before retrieval (bot/conversation.py).
 
         Raises:
             QuestionError, IndexMissingError, IndexCorruptError, IndexMismatchError.
         """
-        question = clean_question(question)
+        asked = clean_question(question)
+        question = resolve(asked, history).text
+        answer = self._compose(question, k)
+        if question == asked:
+            return answer
+        return replace(answer, question=asked, read_as=question)
+
+    def _compose(self, question: str, k: int | None) -> Answer:
         retriever = self.retriever
         snapshot = retriever.snapshot()
         queries = retriever.embed_question(question)

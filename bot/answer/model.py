@@ -81,6 +81,8 @@ class Answer:
     kind: str = ""  # the kind of answer the question asks for (question.Kind)
     # Parts of a multi-part question that no passage bears on ("what The Verge reported").
     missing: list[str] = field(default_factory=list)
+    # A follow-up as it was looked up, its references resolved ("" when read as asked).
+    read_as: str = ""
 
     @property
     def text(self) -> str:
@@ -107,6 +109,7 @@ class Answer:
             "kind": self.kind,
             "short_answer": asdict(self.short) if self.short else None,
             "missing": list(self.missing),
+            "read_as": self.read_as,
             "claims": [asdict(c) for c in self.claims],
             "sources": [asdict(s) | {"date": s.date} for s in self.sources],
         }
@@ -125,4 +128,5 @@ class Answer:
             short=ShortAnswer(**short) if short else None,
             kind=data.get("kind", ""),
             missing=list(data.get("missing", [])),
+            read_as=data.get("read_as", ""),
         )
