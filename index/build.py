@@ -8,36 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 
-from index.ann import fit_index
 from index.articles import Article, load_corpus
+from index.backends import Backend, Reader, Staging
+from index.backends.files import FilesBackend, build_lock
 from index.chunk import Chunk, Chunker, ChunkSettings, embed_text
 from index.embed import Embedder
-from index.errors import ArticleError, IndexCorruptError, IndexLockedError
-from index.store import (
-    CURRENT,
-    META,
-    VECTORS,
-    Manifest,
-    Snapshot,
-    connect,
-    current_generation,
-    fsync_path,
-    index_dir,
-    publish,
-)
+from index.errors import ArticleError, IndexCorruptError
+from index.store import Manifest, index_dir
+
+__all__ = ["EMBED_BATCH", "BuildReport", "Progress", "build_index", "build_lock"]
 
 log = logging.getLogger(__name__)
 
@@ -70,24 +59,6 @@ class BuildReport:
         return bool(self.added or self.updated or self.removed)
 
 
-@contextmanager
-def build_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the one-builder-at-a-time lock of data_dir's index."""
-    root = index_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(root / "build.lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout as exc:
-        raise IndexLockedError(
-            f"another build is running on {root} (it holds build.lock); wait for it to finish"
-        ) from exc
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def build_index(
     corpus_dir: Path,
     data_dir: Path,
@@ -96,6 +67,7 @@ def build_index(
     *,
     rebuild: bool = False,
     progress: Progress | None = None,
+    backend: Backend | None = None,
 ) -> BuildReport:
     """Bring the index in data_dir up to date with corpus_dir.
 
@@ -106,16 +78,19 @@ def build_index(
         settings: chunking settings; different ones force a full rebuild.
         rebuild: re-embed everything even if nothing changed.
         progress: called with (chunks embedded, chunks to embed) as embedding goes.
+        backend: where the index is stored (default: files in data_dir).
 
     Raises:
         CorpusError: the corpus directory is missing.
         IndexLockedError: another build is running.
+        IndexUnavailableError: the backend cannot be reached.
     """
     started = time.perf_counter()
-    with build_lock(data_dir):
+    backend = backend or FilesBackend(data_dir)
+    with backend.lock():
         loaded = load_corpus(corpus_dir)
         report = BuildReport(errors=list(loaded.errors), duplicates=list(loaded.duplicates))
-        builder = _Builder(data_dir, embedder, settings, report)
+        builder = _Builder(data_dir, backend, embedder, settings, report)
         builder.run(loaded.articles, rebuild=rebuild, progress=progress)
     report.seconds = time.perf_counter() - started
     return report
@@ -140,80 +115,74 @@ def _versions() -> dict[str, str]:
 
 class _Builder:
     def __init__(
-        self, data_dir: Path, embedder: Embedder, settings: ChunkSettings, report: BuildReport
+        self,
+        data_dir: Path,
+        backend: Backend,
+        embedder: Embedder,
+        settings: ChunkSettings,
+        report: BuildReport,
     ) -> None:
         self.root = index_dir(data_dir)
+        self.backend = backend
         self.embedder = embedder
         self.settings = settings
         self.report = report
         self.chunker = Chunker(settings, embedder.count_tokens, embedder.max_tokens)
 
     def run(self, articles: list[Article], *, rebuild: bool, progress: Progress | None) -> None:
-        import faiss
-
-        self._sweep_temporaries()
+        self.backend.sweep()
         previous = self._previous(rebuild)
-        if previous is not None and self._unchanged(previous, articles):
-            self.report.generation = previous.name
-            self.report.unchanged = self.report.articles_total = len(articles)
-            with closing(connect(previous / META, readonly=True)) as db:
-                self._count(db)
-            return
-        generation = f"gen-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
-        tmp = self.root / f".tmp-{generation}"
-        tmp.mkdir()
         try:
-            if previous is not None:
-                self._copy_db(previous, tmp / META)
-                vectors = faiss.read_index(str(previous / VECTORS))
-            else:
-                vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(self.embedder.dimensions))
-            db = connect(tmp / META)
+            if previous is not None and previous.hashes() == {
+                a.id: a.content_hash for a in articles
+            }:
+                self.report.generation = previous.generation
+                self.report.unchanged = self.report.articles_total = len(articles)
+                self.report.chunks_total = previous.manifest.chunks
+                return
+            generation = f"gen-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+            staging = self.backend.stage(generation, previous, self.embedder.dimensions)
             try:
-                todo = self._diff(db, articles, vectors)
-                self._add(db, vectors, todo, progress)
-                self._count(db)
-                db.commit()
-            finally:
-                db.close()
-            faiss.write_index(fit_index(vectors), str(tmp / VECTORS))
-            manifest = Manifest(
-                model=self.embedder.name,
-                dimensions=self.embedder.dimensions,
-                model_max_tokens=self.embedder.max_tokens,
-                chunking=self.settings.as_dict(),
-                articles=self.report.articles_total,
-                chunks=self.report.chunks_total,
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                generation=generation,
-                versions=_versions(),
-                backend=self.embedder.backend,
-            )
-            (tmp / "manifest.json").write_text(manifest.to_json(), "utf-8")
-            for path in (tmp / VECTORS, tmp / META, tmp / "manifest.json", tmp):
-                fsync_path(path)
-            tmp.rename(self.root / generation)
+                todo = self._diff(staging, articles)
+                self._add(staging, todo, progress)
+                self.report.articles_total, self.report.chunks_total = staging.counts()
+                staging.publish(self._manifest(generation))
+            except BaseException:
+                staging.discard()
+                raise
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        publish(self.root, generation)
+            if previous is not None:
+                previous.close()
         self.report.generation = generation
         self.report.published = True
         self._clear_cache()
-        self._collect_garbage(keep={generation, previous.name if previous else ""})
+        self.backend.collect_garbage(keep={generation, previous.generation if previous else ""})
 
-    def _previous(self, rebuild: bool) -> Path | None:
+    def _manifest(self, generation: str) -> Manifest:
+        return Manifest(
+            model=self.embedder.name,
+            dimensions=self.embedder.dimensions,
+            model_max_tokens=self.embedder.max_tokens,
+            chunking=self.settings.as_dict(),
+            articles=self.report.articles_total,
+            chunks=self.report.chunks_total,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            generation=generation,
+            versions=_versions(),
+            backend=self.embedder.backend,
+        )
+
+    def _previous(self, rebuild: bool) -> Reader | None:
         """The published generation to start from, or None for a full build (and why)."""
         try:
-            name = current_generation(self.root)
+            name = self.backend.current()
             if name is None:
                 return None
-            snapshot = Snapshot(self.root, name)
+            snapshot = self.backend.open(name)
         except IndexCorruptError as exc:
             self.report.full_rebuild_reason = f"the published index is damaged ({exc})"
             return None
         manifest = snapshot.manifest
-        snapshot.close()
         reason = None
         if rebuild:
             reason = "a full rebuild was asked for"
@@ -232,32 +201,14 @@ class _Builder:
         elif manifest.chunking != self.settings.as_dict():
             reason = f"chunk settings changed from {manifest.chunking} to {self.settings.as_dict()}"
         if reason:
+            snapshot.close()
             self.report.full_rebuild_reason = reason
             return None
-        return self.root / name
+        return snapshot
 
-    @staticmethod
-    def _copy_db(previous: Path, target: Path) -> None:
-        source = sqlite3.connect(f"file:{previous / META}?mode=ro", uri=True)
-        dest = sqlite3.connect(target)
-        try:
-            source.backup(dest)
-        finally:
-            source.close()
-            dest.close()
-
-    @staticmethod
-    def _unchanged(previous: Path, articles: list[Article]) -> bool:
-        db = connect(previous / META, readonly=True)
-        try:
-            known = dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
-        finally:
-            db.close()
-        return known == {a.id: a.content_hash for a in articles}
-
-    def _diff(self, db: sqlite3.Connection, articles: list[Article], vectors) -> list[Article]:
+    def _diff(self, staging: Staging, articles: list[Article]) -> list[Article]:
         """Drop removed and changed articles; return the ones to (re-)embed."""
-        known = dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
+        known = staging.hashes()
         current = {a.id for a in articles}
         todo: list[Article] = []
         stale: list[str] = [aid for aid in known if aid not in current]
@@ -273,21 +224,10 @@ class _Builder:
                 todo.append(article)
             else:
                 self.report.unchanged += 1
-        for article_id in stale:
-            ids = [
-                r[0]
-                for r in db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))
-            ]
-            if ids:
-                vectors.remove_ids(np.asarray(ids, dtype=np.int64))
-                db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
-            db.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
-            db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        staging.remove(stale)
         return todo
 
-    def _add(
-        self, db: sqlite3.Connection, vectors, todo: list[Article], progress: Progress | None
-    ) -> None:
+    def _add(self, staging: Staging, todo: list[Article], progress: Progress | None) -> None:
         pending: list[tuple[Article, list[Chunk]]] = []
         for article in todo:
             try:
@@ -296,47 +236,7 @@ class _Builder:
                 # The article is left out (an old version was already dropped in _diff).
                 self.report.errors.append(exc)
         texts = [embed_text(a, c.text, self.settings) for a, chunks in pending for c in chunks]
-        matrix = self._embed(texts, progress)
-        (next_id,) = db.execute("SELECT coalesce(max(id), 0) + 1 FROM chunks").fetchone()
-        row = 0
-        for article, chunks in pending:
-            db.execute(
-                "INSERT INTO articles (id, path, title, source, url, published, text, content_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    article.id,
-                    article.path,
-                    article.title,
-                    article.source,
-                    article.url,
-                    article.published,
-                    article.text,
-                    article.content_hash,
-                ),
-            )
-            for chunk in chunks:
-                chunk_id = next_id + row
-                db.execute(
-                    "INSERT INTO chunks (id, article_id, ordinal, start, end, tokens, text)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        chunk_id,
-                        article.id,
-                        chunk.ordinal,
-                        chunk.start,
-                        chunk.end,
-                        chunk.tokens,
-                        chunk.text,
-                    ),
-                )
-                db.execute(
-                    "INSERT INTO chunks_fts (rowid, title, source, body) VALUES (?, ?, ?, ?)",
-                    (chunk_id, article.title, article.source, chunk.text),
-                )
-                row += 1
-        if row:
-            ids = np.arange(next_id, next_id + row, dtype=np.int64)
-            vectors.add_with_ids(matrix, ids)
+        staging.add(pending, self._embed(texts, progress))
 
     def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
         """Vectors for texts, from the resume cache where a killed build left them."""
@@ -374,27 +274,7 @@ class _Builder:
         self.report.embed_seconds = time.perf_counter() - started
         return out
 
-    def _count(self, db: sqlite3.Connection) -> None:
-        self.report.articles_total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        self.report.chunks_total = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-
     def _clear_cache(self) -> None:
         path = self.root / "embed-cache.sqlite"
         if path.exists():
             path.unlink()
-
-    def _sweep_temporaries(self) -> None:
-        """Remove what killed builds left behind (safe: we hold the build lock)."""
-        for tmp in self.root.glob(".tmp-gen-*"):
-            shutil.rmtree(tmp, ignore_errors=True)
-        for tmp in self.root.glob(f"{CURRENT}.tmp-*"):
-            tmp.unlink(missing_ok=True)
-
-    def _collect_garbage(self, keep: set[str]) -> None:
-        """Keep the new generation and the one it replaced (readers may still be on it).
-
-        Anything else goes, including a generation a killed build renamed but never published.
-        """
-        for old in self.root.glob("gen-*"):
-            if old.is_dir() and old.name not in keep:
-                shutil.rmtree(old, ignore_errors=True)

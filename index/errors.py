@@ -73,3 +73,9 @@ class NotFoundError(FootnoteError):
     """A requested source, passage or article does not exist."""
 
     exit_code = 2
+
+
+class IndexUnavailableError(FootnoteError):
+    """The index's storage (a Milvus server) cannot be reached or refused the request."""
+
+    exit_code = 7

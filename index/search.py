@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from index.articles import display_date
+from index.backends import Backend
+from index.backends import Reader as Snapshot
+from index.backends.files import FilesBackend
 from index.embed import Embedder
-from index.errors import IndexCorruptError, IndexMismatchError, QuestionError
-from index.store import ChunkRecord, Snapshot, current_generation, index_dir
+from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
+from index.store import ChunkRecord
 
 log = logging.getLogger(__name__)
 
@@ -209,12 +212,16 @@ class Retriever:
     """
 
     def __init__(
-        self, data_dir: Path, embedder: Embedder, settings: SearchSettings | None = None
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        settings: SearchSettings | None = None,
+        backend: Backend | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
         self.settings = settings or SearchSettings()
-        self._root = index_dir(data_dir)
+        self.backend = backend or FilesBackend(data_dir)
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._bad: str | None = None  # a published generation that failed to open
@@ -225,16 +232,21 @@ class Retriever:
         """The published index, reopened when a build has published a newer one.
 
         Raises:
-            IndexMissingError, IndexCorruptError, IndexMismatchError.
+            IndexMissingError, IndexCorruptError, IndexMismatchError, IndexUnavailableError.
         """
         with self._lock:
             current = self._snapshot
             name: str | None = "(unreadable CURRENT)"
             try:
-                name = current_generation(self._root)
+                name = self.backend.current()
                 if current is not None and name in (None, current.generation, self._bad):
                     return current
-                fresh = Snapshot.open_current(self.data_dir)
+                if name is None:
+                    raise IndexMissingError(
+                        f"no index in {self.backend.describe()} yet: run `footnote index` to "
+                        "build one from the corpus"
+                    )
+                fresh = self.backend.open(name)
             except IndexCorruptError:
                 if current is None:
                     raise

@@ -262,6 +262,11 @@ class Snapshot:
             ).fetchone()
         return int(count)
 
+    def hashes(self) -> dict[str, str]:
+        """Article id -> content hash of every indexed article."""
+        with self._lock:
+            return dict(self._db.execute("SELECT id, content_hash FROM articles").fetchall())
+
     def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
         if not ids:
             return {}
