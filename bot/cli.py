@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.config import load_settings
+from bot.conversation import ConversationStore, Turn
 from bot.feeds_cli import feeds_app
 from bot.render import answer_text, passage_text
 from bot.service import Footnote
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(feeds_app, name="feeds")
 err = Console(stderr=True)
+CHAT = "chat"  # the terminal's conversation: one per data directory
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Index directory (env FOOTNOTE_DATA_DIR).")
@@ -168,9 +170,16 @@ def status(data_dir: DataDir = None) -> None:
 
 @app.command()
 def chat(data_dir: DataDir = None) -> None:
-    """Ask questions in a terminal session; `show N` opens a passage, an empty line quits."""
+    """Ask questions in a terminal session; follow-ups are read in its context (`new` starts
+    afresh, `show N` opens a passage, an empty line quits)."""
     service = _service(data_dir)
     service.status()  # fail early if there is no index
+    store = ConversationStore(
+        service.settings.data_dir / "conversations.sqlite3",
+        ttl_seconds=service.settings.conversation_minutes * 60,
+    )
+    if store.turns(CHAT):
+        err.print("Continuing the conversation from before (`new` starts afresh).")
     last = None
     while True:
         try:
@@ -179,12 +188,16 @@ def chat(data_dir: DataDir = None) -> None:
             break
         if not line or line in {"quit", "exit"}:
             break
+        if line == "new":
+            store.forget(CHAT)
+            continue
         try:
             if line.startswith("show ") and line[5:].strip().isdigit() and last is not None:
                 source = last.source(int(line[5:]))
                 _say(passage_text(source) if source else "No such source.")
                 continue
-            last = service.ask(line)
+            last = service.ask(line, history=store.turns(CHAT))
+            store.add(CHAT, Turn.of(last))
             service.remember(last)
             _say(answer_text(last))
         except QuestionError as exc:

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         0, ge=0, description="ONNX backends: threads that embed during a build; 0: one per core."
     )
 
+    conversation_minutes: float = Field(
+        60.0, gt=0, description="A conversation is forgotten this long after its last question."
+    )
+
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "FOOTNOTE_DISCORD_TOKEN")
     )

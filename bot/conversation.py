@@ -109,9 +109,7 @@ def name_phrases(text: str) -> list[str]:
         capital = word[:1].isupper()
         if capital and opening and word.lower() in _OPENERS and word != "The":
             close()
-        elif capital:
-            run.append(word)
-        elif run and word.lower() in _CONNECTORS:
+        elif capital or (run and word.lower() in _CONNECTORS):
             run.append(word)
         else:
             close()

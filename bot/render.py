@@ -8,11 +8,12 @@ from bot.answer import Answer, Source
 
 
 def answer_text(answer: Answer, width: int = 100) -> str:
+    lines = [textwrap.fill(f"Read as: {answer.read_as}", width), ""] if answer.read_as else []
     if answer.found and answer.short is not None:
-        lines = [textwrap.fill(f"Answer: {answer.short.line}", width), ""]
+        lines += [textwrap.fill(f"Answer: {answer.short.line}", width), ""]
         lines.append(textwrap.fill(answer.quotes, width))
     else:
-        lines = [textwrap.fill(answer.text, width)]
+        lines.append(textwrap.fill(answer.text, width))
     if answer.sources:
         lines += ["", "Sources:" if answer.found else "Nearest sources (they may not answer it):"]
     for s in answer.sources:

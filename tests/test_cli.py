@@ -115,3 +115,18 @@ def test_chat_session(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ig
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     code, out, _ = run("chat")
     assert code == 0 and "across the bay. [1]" in out and "»" in out
+
+
+def test_chat_follow_up_survives_a_restart(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    lines = iter(["Who won the national chess championship?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code, out, _ = run("chat")
+    assert code == 0 and "Nandakumar" in out
+    # A new session continues the conversation: "her" is the champion asked about before.
+    lines = iter(["How many moves did her deciding game take?", "new", "How many moves?", ""])
+    code, out, err = run("chat")
+    assert code == 0 and "Continuing the conversation" in err
+    assert "Read as: How many moves did" in out and "Nandakumar's deciding game" in out
+    assert "41 moves" in out
+    assert out.count("Read as:") == 1  # after `new`, nothing is carried over

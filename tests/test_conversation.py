@@ -60,7 +60,9 @@ def test_what_about_swaps_the_main_name() -> None:
 
 
 def test_that_noun_is_the_previous_answer_of_that_kind() -> None:
-    history = [turn("Which airline ordered electric aircraft?", "Northwind Airways", "organisation")]
+    history = [
+        turn("Which airline ordered electric aircraft?", "Northwind Airways", "organisation")
+    ]
     assert (
         resolve("When will that airline fly them?", history).text
         == "When will Northwind Airways fly them?"
