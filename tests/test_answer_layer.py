@@ -197,6 +197,12 @@ def test_a_name_the_articles_never_mention_is_no_answer() -> None:
     assert not ask("How much did the Springfield tunnel cost?", [p]).found
 
 
+def test_a_pick_by_absence_among_options_not_given_is_no_answer() -> None:
+    p = passage("The council reopened the harbor bridge, the library and the museum on Monday.")
+    assert ask("Which building did the council reopen on Monday?", [p]).found
+    assert not ask("Which of these buildings did the council not reopen on Monday?", [p]).found
+
+
 def test_a_part_with_no_evidence_is_named() -> None:
     courier = passage(
         "The harbor bridge reopened on Monday after repairs to its cables.",

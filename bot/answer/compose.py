@@ -17,10 +17,10 @@ from bot.answer.evidence import (
     Evidence,
     Weigh,
     Weights,
+    common_words,
     contradicts_years,
     coverage,
     gather,
-    lower_case_words,
     score,
 )
 from bot.answer.extract import Candidate, candidates
@@ -89,7 +89,7 @@ def compose_answer(
         query = embedder.embed([question])[0]
     everything = gather(passages)
     gathered = [e for e in everything if not contradicts_years(q, e)]
-    common = lower_case_words(passages)
+    common = common_words(passages)
     scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
     # A multi-part question needs evidence for each part (and says which part has none); a
@@ -101,6 +101,7 @@ def compose_answer(
         return _not_found(q, passages, nearest, settings, missing=missing)
     if (
         not scored
+        or q.negated_choice
         or scored[0].score < settings.min_similarity
         or _missing_names(q, passages) > settings.max_missing_names
         or (not parts and _confidence(q, scored, weigh) < settings.min_confidence)
@@ -118,7 +119,7 @@ def compose_answer(
         lead = replace(spot.evidence, quote_context=spot.where == "context")
     chosen = _choose(lead, [e for _, e in parts if e is not None], usable, settings)
     claims, sources = _cite(chosen)
-    short = spot.short(sources[0].n) if spot is not None else None
+    short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
 
 
@@ -150,6 +151,18 @@ class _Spot:
     candidate: Candidate
     where: str  # "sentence", "context" or "title"
     score: float
+    support: int  # how many of the top sentences name it
+
+    def sure(self, q: Question) -> bool:
+        """Sure enough to head the answer: a figure of the kind asked for, or a name that fits
+        the kind surely (a gazetteer place, "CEO ..." before a person) or that two of the top
+        sentences name. Otherwise the quotes speak for themselves."""
+        fit = self.candidate.fit
+        if q.kind in (Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE):
+            return fit >= 1.0
+        if q.kind is Kind.NAME:
+            return self.support >= 2
+        return fit >= 0.8 or self.support >= 2
 
     def short(self, n: int) -> ShortAnswer:
         c, e = self.candidate, self.evidence
@@ -193,7 +206,7 @@ def _short_answer(
                     + 0.1 * _near_asked_words(text, cand, q)
                     - _PLACE_PENALTY[where]
                 )
-                spots.append(_Spot(e, cand, where, value))
+                spots.append(_Spot(e, cand, where, value, support))
     best_spot = max(spots, key=lambda s: s.score, default=None)
     if best_spot is None:
         return None

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
+from wordfreq import zipf_frequency
 
 from bot.answer.extract import candidates
 from bot.answer.question import Question, words_of
@@ -168,11 +169,23 @@ def _holds_candidate(question: Question, e: Evidence, common: Callable[[str], bo
     return e.refers_back and bool(candidates(e.context, question, common))
 
 
-def lower_case_words(passages: list[Passage]) -> Callable[[str], bool]:
-    """Whether the passages also write a word in lower case: then a capitalised "Earlier" or
-    "Following" is a common word opening a sentence, not a name."""
+COMMON_ZIPF = 4.0  # wordfreq's scale: 4 is once per 10,000 words of English ("hosted" 4.3)
+VERY_COMMON_ZIPF = 4.9  # "following" 5.5, "earlier" 5.0; "Europe" 5.0 is a place (checked first)
+
+
+def common_words(passages: list[Passage]) -> Callable[[str], bool]:
+    """Whether a capitalised word is a common English word rather than a name: very frequent
+    in English (wordfreq), or frequent and written in lower case in these passages too. So
+    "Following" or "Only" opening a sentence is no name, while "Apple" (frequent, but written
+    with a capital throughout an Apple story) still is."""
     seen = set(re.findall(r"\b[a-z][a-z'’-]*\b", " ".join(p.text for p in passages)))
-    return lambda word: word.lower().strip(".,'’") in seen
+
+    def common(word: str) -> bool:
+        word = word.lower().strip(".,'’")
+        zipf = zipf_frequency(word, "en")
+        return zipf >= VERY_COMMON_ZIPF or (word in seen and zipf >= COMMON_ZIPF)
+
+    return common
 
 
 def contradicts_years(question: Question, e: Evidence) -> bool:

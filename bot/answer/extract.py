@@ -150,7 +150,7 @@ def candidates(
                 continue
             start, end = span
             text = sentence[start:end]
-            if " " not in text and common(text):
+            if " " not in text and common(text) and text.lower() not in _places():
                 continue
             if _is_new(text, question) and not _NOT_NAMES.match(text):
                 found.append(

@@ -76,6 +76,9 @@ _ORDER = re.compile(
     re.I,
 )
 MIN_PART_WORDS = 4
+_NEGATED_CHOICE = re.compile(
+    r"\bwhich (?:one )?of (?:these|the following|them)\b.*(?:\bnot\b|n['’]t\b|\bnever\b)", re.I
+)
 _DIFFERENCE = re.compile(
     r"\b(?:inconsisten\w*|differ\w*|discrepan\w*|contradict\w*|disagree\w*|chang\w*)\b", re.I
 )
@@ -98,6 +101,9 @@ class Question:
     # A yes/no question that asks whether reports differ ("was there a change ...?"): found
     # evidence shows no difference, so the answer is No unless a difference is shown.
     asks_difference: bool = False
+    # "Which of these is not ...?": a pick among options the question does not give, by what
+    # is absent; no quote can show an absence.
+    negated_choice: bool = False
 
     @property
     def wants_entity(self) -> bool:
@@ -141,6 +147,7 @@ def analyse(text: str) -> Question:
         # Only where the difference is what is asked, not part of a claim being checked
         # ("Does X say A, while Y says B, indicating a difference?").
         asks_difference=kind is Kind.YES_NO and bool(_DIFFERENCE.search(focus)),
+        negated_choice=bool(_NEGATED_CHOICE.search(text)),
     )
 
 
@@ -151,7 +158,7 @@ def _kind(text: str) -> tuple[Kind, str]:
     # opens with an auxiliary makes it a yes/no question ("Did ...", "..., was there ...?").
     for clause in clauses:
         first = clause.split()[0].lower().strip("\"'“‘(")
-        if first in _AUXILIARIES and not _WH.match(clause):
+        if first in _AUXILIARIES and not _WH.search(clause):
             return Kind.YES_NO, clause
         match = _WH.search(clause)
         if match:
