@@ -5,6 +5,13 @@ from bot.service import Footnote
 
 
 def _check_citations(service: Footnote, answer: Answer) -> None:
+    short = answer.short
+    if short is not None and short.kind == "span":  # the short answer is a span too
+        cited = answer.source(short.n)
+        assert cited is not None
+        article = service.article(cited.article_id)
+        where = article.title if short.in_title else article.text
+        assert where[short.start : short.end] == short.text
     for source in answer.sources:
         article = service.article(source.article_id)
         assert article.text[source.snippet_start : source.snippet_end] == source.snippet
@@ -22,6 +29,8 @@ def test_answer_quotes_the_right_sentence_with_a_citation(service: Footnote) -> 
     assert answer.found
     assert "1.2 billion dollars" in answer.text
     assert "[1]" in answer.text
+    assert answer.short is not None and answer.short.text == "1.2 billion dollars"
+    assert answer.text.startswith("1.2 billion dollars [1]\n")
     first = answer.source(1)
     assert first is not None and first.url == "https://herald.example/harbor-bridge"
     assert first.date == "2024-03-14"

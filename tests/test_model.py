@@ -99,8 +99,26 @@ def test_sample_corpus_answers_who_heads_taobao_and_tmall(sample_service: Footno
         assert article.text[source.snippet_start : source.snippet_end] == source.snippet
 
 
+def test_sample_corpus_seed_questions_answer(sample_service: Footnote) -> None:
+    head = sample_service.ask("Who heads Taobao and Tmall?")
+    assert head.short is not None and head.short.text == "Trudy Shan Dai"
+    directions = sample_service.ask("What three directions did Jack Ma point out?")
+    assert directions.found
+    quoted = directions.claims[0].text
+    # The quote names all three directions, and "He" brings the sentence naming Jack Ma.
+    for direction in ("Returning to Taobao", "returning to users", "returning to the internet"):
+        assert direction in quoted
+    assert "Jack Ma" in quoted
+
+
 @pytest.mark.parametrize(
-    "question", ["What is the capital of Peru?", "Who won the 1998 football World Cup?"]
+    "question",
+    [
+        "What is the capital of Peru?",
+        "Who won the 1998 football World Cup?",
+        "Who is the CEO of Tesla?",
+        "Which company did Alibaba buy in 2015?",
+    ],
 )
 def test_sample_corpus_abstains_on_unrelated_questions(
     sample_service: Footnote, question: str
