@@ -455,8 +455,14 @@ class FakeDiscord:
         by: str = "bob",
         channel: str = "general",
         mention_bot: bool = True,
+        thread: str | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Post a message as a member (MESSAGE_CREATE); mention_bot lists the bot in mentions."""
+        """Post a message as a member (MESSAGE_CREATE); mention_bot lists the bot in mentions.
+
+        thread: post in this thread (its id) instead of channel; reply_to: the message this one
+        replies to (a message_reference to it).
+        """
         if by == "footnote":  # the bot itself
             author = user(self.bot_id, by, bot=True)
             member = self._bot_member()
@@ -470,7 +476,7 @@ class FakeDiscord:
             mentions.append(me | {"member": self._bot_member()})
         message: dict[str, Any] = {
             "id": snowflake(),
-            "channel_id": self.channels[channel],
+            "channel_id": thread or self.channels[channel],
             "guild_id": self.guild_id,
             "author": author,
             "member": member,
@@ -488,6 +494,13 @@ class FakeDiscord:
             "flags": 0,
             "components": [],
         }
+        if reply_to is not None:
+            message["type"] = 19  # a reply
+            message["message_reference"] = {
+                "message_id": reply_to["id"],
+                "channel_id": reply_to["channel_id"],
+                "guild_id": self.guild_id,
+            }
         self.messages[message["id"]] = message
         await self.dispatch("MESSAGE_CREATE", message)
         return message

@@ -1065,3 +1065,72 @@ async def test_add_waits_for_a_build_already_running(
         lambda: (r := final_message(fake, interaction)) and "Added" in r["content"] and r
     )
     assert "Ferry strike" in reply["content"] and "now holds **8** articles" in reply["content"]
+
+
+# --- Conversations ---------------------------------------------------------------------------
+
+CHAMPION = "Who won the national chess championship?"
+FOLLOW_UP = "How many moves did her deciding game take?"
+
+
+async def saved(bot: FootnoteBot, key: str) -> None:
+    """Wait until the bot has saved conversation key (it does so just after replying)."""
+    for _ in range(200):
+        if await asyncio.to_thread(bot.conversations.turns, key):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"conversation {key} was not saved")
+
+
+async def test_a_reply_to_an_answer_is_read_in_its_conversation(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    bot = await start_bot()
+    await fake.say(f"<@{fake.bot_id}> {CHAMPION}")
+    first = (await fake.wait_for(lambda: fake.bot_messages()))[0]
+    assert "Nandakumar" in first["embeds"][0]["description"]
+    await saved(bot, f"message:{first['id']}")
+    await fake.say(f"<@{fake.bot_id}> {FOLLOW_UP}", by="carol", reply_to=first)
+    second = (await fake.wait_for(lambda: fake.bot_messages()[1:]))[0]
+    embed = second["embeds"][0]
+    assert embed["title"] == FOLLOW_UP
+    assert "Read as: How many moves did" in embed["footer"]["text"]
+    assert "Nandakumar" in embed["footer"]["text"] and "41 moves" in embed["description"]
+    # A question that replies to nothing starts afresh.
+    await fake.say(f"<@{fake.bot_id}> {FOLLOW_UP}", by="alice")
+    third = (await fake.wait_for(lambda: fake.bot_messages()[2:]))[0]
+    assert "Read as" not in third["embeds"][0].get("footer", {}).get("text", "")
+
+
+async def test_a_follow_up_in_the_answer_thread_survives_a_restart(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    bot = await start_bot(answer_in_thread=True)
+    asked = await fake.say(f"<@{fake.bot_id}> {CHAMPION}")
+    thread, _ = await thread_and_answer(fake, asked["id"])
+    await saved(bot, f"thread:{thread['id']}")
+    await bot.close()
+    await start_bot(answer_in_thread=True)
+    await fake.say(f"<@{fake.bot_id}> {FOLLOW_UP}", thread=thread["id"])
+    answers = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m["channel_id"] == thread["id"]][1:]
+    )
+    embed = answers[0]["embeds"][0]
+    assert "Nandakumar" in embed["footer"]["text"] and "41 moves" in embed["description"]
+    assert len(fake.threads) == 1  # answered in the thread, not in a new one
+
+
+async def test_an_ask_in_the_answer_thread_continues_it(
+    fake: FakeDiscord, start_bot: StartBot
+) -> None:
+    bot = await start_bot(answer_in_thread=True)
+    intro = await reply_to(fake, await fake.slash("ask", {"question": CHAMPION}))
+    thread, _ = await thread_and_answer(fake, intro["id"])
+    await saved(bot, f"thread:{thread['id']}")
+    fake.channels["answer-thread"] = thread["id"]
+    reply = await reply_to(
+        fake, await fake.slash("ask", {"question": FOLLOW_UP}, channel="answer-thread", by="carol")
+    )
+    assert reply.get("embeds"), reply
+    embed = reply["embeds"][0]
+    assert "Nandakumar" in embed["footer"]["text"] and "41 moves" in embed["description"]

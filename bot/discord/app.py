@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import signal
+import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import suppress
 from typing import Any
@@ -22,6 +23,7 @@ from discord.ext import commands
 
 from bot.answer import Answer
 from bot.config import Settings
+from bot.conversation import ConversationStore, Turn
 from bot.discord.building import PROGRESS_SECONDS, BuildProgress, add_and_index, index_when_free
 from bot.discord.checks import (
     Cooldowns,
@@ -151,6 +153,9 @@ class FootnoteBot(commands.Bot):
         self.settings = settings
         self.service = service
         self.store = AnswerStore(settings.data_dir / "discord.sqlite3")
+        self.conversations = ConversationStore(
+            settings.data_dir / "discord.sqlite3", ttl_seconds=settings.conversation_minutes * 60
+        )
         self.cooldowns = Cooldowns(settings.cooldown_seconds)
         self.reindex_lock = asyncio.Lock()
         self.progress_interval = PROGRESS_SECONDS
@@ -228,11 +233,46 @@ class FootnoteBot(commands.Bot):
             where = ", ".join(f"<#{c}>" for c in sorted(self.settings.allowed_channel_ids))
             raise NotAllowedHere(f"I only answer questions in {where}.")
 
-    async def answer(self, question: str, user_id: int) -> tuple[Answer, str]:
-        """Answer off the event loop and store it; returns the answer and its key."""
-        answer = await asyncio.to_thread(self.service.ask, question)
+    async def answer(
+        self, question: str, user_id: int, conversation: str | None = None
+    ) -> tuple[Answer, str]:
+        """Answer off the event loop and store it; returns the answer and its key.
+
+        conversation: the key of the conversation the question continues (its earlier turns
+        resolve the follow-up's references), or None for a question that stands alone.
+        """
+        history = await asyncio.to_thread(self.conversations.turns, conversation or "")
+        if history:
+            answer = await asyncio.to_thread(self.service.ask, question, history=history)
+        else:
+            answer = await asyncio.to_thread(self.service.ask, question)
         key = await asyncio.to_thread(self.store.save, answer, user_id)
         return answer, key
+
+    async def conversation_of(self, channel: object, replied_to: int | None) -> str | None:
+        """The conversation a question continues: that of the thread it is asked in, else that
+        of the answer it replies to; None if it starts a new one."""
+        thread = f"thread:{getattr(channel, 'id', '')}"
+        if isinstance(channel, discord.Thread):
+            return thread
+        if await asyncio.to_thread(self.conversations.turns, thread):
+            return thread  # a thread the cache does not know as one
+        if replied_to is None:
+            return None
+        return await asyncio.to_thread(self.conversations.find, f"message:{replied_to}")
+
+    async def remember_turn(self, key: str, answer: Answer, shown_in: Sequence[int]) -> None:
+        """Add the answer to conversation key; replies to the messages shown_in continue it."""
+
+        def save() -> None:
+            for message_id in shown_in:
+                self.conversations.alias(f"message:{message_id}", key)
+            self.conversations.add(key, Turn.of(answer))
+
+        try:
+            await asyncio.to_thread(save)
+        except sqlite3.Error as exc:  # the answer is shown; only follow-ups will miss it
+            log.warning("could not save the conversation %s: %s", key, one_line(exc))
 
     async def on_message(self, message: discord.Message) -> None:
         """A mention with a question in an allowed channel gets an answer."""
@@ -252,9 +292,11 @@ class FootnoteBot(commands.Bot):
                 )
             question = clean_question(question)
             self.cooldowns.hit(message.author.id)
+            replied_to = message.reference.message_id if message.reference else None
+            conversation = await self.conversation_of(message.channel, replied_to)
             async with message.channel.typing():
-                answer, key = await self.answer(question, message.author.id)
-            await self._reply_with_answer(message, answer, key)
+                answer, key = await self.answer(question, message.author.id, conversation)
+            await self._reply_with_answer(message, answer, key, conversation)
         except FootnoteError as exc:
             await self._reply_plain(message, member_text(exc))
         except Exception:
@@ -271,9 +313,15 @@ class FootnoteBot(commands.Bot):
         except Exception:
             log.exception("could not reply to message %s", message.id)
 
-    async def _reply_with_answer(self, message: discord.Message, answer: Answer, key: str) -> None:
+    async def _reply_with_answer(
+        self, message: discord.Message, answer: Answer, key: str, conversation: str | None
+    ) -> None:
         embed, view = answer_embed(answer), answer_view(answer, key)
-        if self.settings.answer_in_thread and isinstance(message.channel, discord.TextChannel):
+        if (
+            conversation is None
+            and self.settings.answer_in_thread
+            and isinstance(message.channel, discord.TextChannel)
+        ):
             try:
                 thread = await message.create_thread(
                     name=clip(answer.question, THREAD_NAME_LIMIT), auto_archive_duration=1440
@@ -281,9 +329,11 @@ class FootnoteBot(commands.Bot):
             except discord.HTTPException as exc:
                 log.warning("could not open a thread, answering inline: %s", one_line(exc))
             else:
-                await thread.send(embed=embed, view=view)
+                sent = await thread.send(embed=embed, view=view)
+                await self.remember_turn(f"thread:{thread.id}", answer, [sent.id])
                 return
-        await message.reply(embed=embed, view=view, mention_author=False)
+        sent = await message.reply(embed=embed, view=view, mention_author=False)
+        await self.remember_turn(conversation or f"message:{sent.id}", answer, [sent.id])
 
     async def build(
         self,
@@ -349,10 +399,15 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
     text = clean_question(question)
     bot.cooldowns.hit(interaction.user.id)
     await interaction.response.defer(thinking=True)
-    answer, key = await bot.answer(text, interaction.user.id)
-    embed, view = answer_embed(answer), answer_view(answer, key)
     channel = interaction.channel
-    if bot.settings.answer_in_thread and isinstance(channel, discord.TextChannel):
+    conversation = await bot.conversation_of(channel, None)
+    answer, key = await bot.answer(text, interaction.user.id, conversation)
+    embed, view = answer_embed(answer), answer_view(answer, key)
+    if (
+        conversation is None
+        and bot.settings.answer_in_thread
+        and isinstance(channel, discord.TextChannel)
+    ):
         intro = clip(
             f"**{verbatim(interaction.user.display_name)}** asked: {verbatim(text)}", CONTENT_LIMIT
         )
@@ -366,10 +421,13 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
         except discord.HTTPException as exc:
             log.warning("could not open a thread, answering inline: %s", one_line(exc))
             await interaction.edit_original_response(content=None, embed=embed, view=view)
+            await bot.remember_turn(f"message:{message.id}", answer, [message.id])
         else:
-            await thread.send(embed=embed, view=view)
+            sent = await thread.send(embed=embed, view=view)
+            await bot.remember_turn(f"thread:{thread.id}", answer, [sent.id])
         return
-    await interaction.followup.send(embed=embed, view=view)
+    shown = await interaction.followup.send(embed=embed, view=view, wait=True)
+    await bot.remember_turn(conversation or f"message:{shown.id}", answer, [shown.id])
 
 
 @app_commands.command(name="source")

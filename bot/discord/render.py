@@ -146,6 +146,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
             footer += f" {len(answer.sources) - len(shown)} more source(s): /source n."
         if not answer.found:
             footer = "The nearest passages may not answer it. " + footer
+    if answer.read_as:  # a follow-up: how its references were read
+        footer = clip(f"Read as: {answer.read_as}", 600) + (f"\n{footer}" if footer else "")
     # The 6,000-character total is shared: the answer keeps at least 1,500 of it.
     fixed = len(title) + len(footer) + 50
     names = sum(len(source_field(s, 32)["name"]) for s in shown)
