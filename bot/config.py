@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunk import ChunkSettings
@@ -64,6 +72,20 @@ class Settings(BaseSettings):
         False, description="Let /add fetch pages on loopback, private or link-local addresses."
     )
 
+    backend: Literal["files", "milvus"] = Field(
+        "files", description="Where the index lives: files in data_dir, or Milvus."
+    )
+    milvus_uri: str = Field(
+        "", description="A local .db path (Milvus Lite) or http(s)://host:19530 (a server)."
+    )
+    milvus_token: SecretStr | None = Field(None, description="user:password or an API key.")
+    milvus_collection: str = Field("footnote", description="The alias readers follow.")
+    milvus_timeout: float = Field(10.0, gt=0, description="Seconds to wait for Milvus to answer.")
+    shards: int = Field(
+        0, ge=0, description="Discord shards in all (AutoShardedBot); 0: one unsharded bot."
+    )
+    shard_ids: str = Field("", description="Comma-separated shards this process runs; empty: all.")
+
     @field_validator("allowed_channels")
     @classmethod
     def _channel_ids(cls, value: str) -> str:
@@ -71,6 +93,40 @@ class Settings(BaseSettings):
             if part and not part.isdigit():
                 raise ValueError(f"channel ids are numbers, got {part!r}")
         return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: str) -> str:
+        for part in value.replace(" ", "").split(","):
+            if part and not part.isdigit():
+                raise ValueError(f"shard ids are numbers, got {part!r}")
+        return value
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _milvus_uri(cls, value: str) -> str:
+        if value and not (value.endswith(".db") or re.match(r"(https?|tcp|unix)://", value)):
+            raise ValueError(
+                "a Milvus Lite file path ending in .db, or http(s)://host:port of a server"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _milvus_needs_uri(self) -> Settings:
+        ids = self.shard_id_list
+        if ids and not self.shards:
+            raise ValueError("FOOTNOTE_SHARD_IDS needs FOOTNOTE_SHARDS (the shards in all)")
+        if any(i >= self.shards for i in ids):
+            raise ValueError(f"FOOTNOTE_SHARD_IDS must be below FOOTNOTE_SHARDS ({self.shards})")
+        if self.backend == "milvus" and not self.milvus_uri:
+            raise ValueError(
+                "FOOTNOTE_BACKEND=milvus needs FOOTNOTE_MILVUS_URI (a .db path or http(s)://...)"
+            )
+        return self
+
+    @property
+    def shard_id_list(self) -> list[int]:
+        return sorted({int(p) for p in self.shard_ids.replace(" ", "").split(",") if p})
 
     @property
     def allowed_channel_ids(self) -> frozenset[int]:
@@ -97,6 +153,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"FOOTNOTE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            if err["loc"]
+            else str(err["msg"]).removeprefix("Value error, ")
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc

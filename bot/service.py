@@ -13,12 +13,14 @@ from pathlib import Path
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.config import Settings
 from bot.conversation import Turn, resolve
+from index.backends import Backend, Reader
+from index.backends.files import FilesBackend
 from index.build import BuildReport, Progress, build_index
 from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
 from index.embed_onnx import OnnxEmbedder
 from index.errors import ConfigError, NotFoundError
 from index.search import Passage, Retriever, SearchSettings, clean_question
-from index.store import ArticleRecord, Manifest, Snapshot
+from index.store import ArticleRecord, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,32 @@ def make_embedder(settings: Settings) -> Embedder:
     )
 
 
+def make_backend(settings: Settings) -> Backend:
+    """Where the index is stored: files in the data directory (default) or Milvus.
+
+    Raises:
+        ConfigError: a Milvus setting is invalid.
+    """
+    if settings.backend == "files":
+        return FilesBackend(settings.data_dir)
+    from index.backends.milvus import MilvusBackend
+
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    return MilvusBackend(
+        settings.milvus_uri,
+        token=token,
+        collection=settings.milvus_collection,
+        data_dir=settings.data_dir,
+        timeout=settings.milvus_timeout,
+    )
+
+
 class Footnote:
     """One corpus + index + model; thread-safe, meant to be shared."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        self.backend = make_backend(settings)
         self._embedder = embedder
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
@@ -78,7 +101,9 @@ class Footnote:
         embedder = self.embedder
         with self._lock:
             if self._retriever is None:
-                self._retriever = Retriever(self.settings.data_dir, embedder, SearchSettings())
+                self._retriever = Retriever(
+                    self.settings.data_dir, embedder, SearchSettings(), self.backend
+                )
             return self._retriever
 
     def index(self, *, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
@@ -90,6 +115,7 @@ class Footnote:
             self.settings.chunking,
             rebuild=rebuild,
             progress=progress,
+            backend=self.backend,
         )
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
@@ -134,7 +160,7 @@ class Footnote:
             weigh=self.word_weights(snapshot),
         )
 
-    def word_weights(self, snapshot: Snapshot) -> Callable[[str], float]:
+    def word_weights(self, snapshot: Reader) -> Callable[[str], float]:
         """A word's weight in answers: its inverse document frequency in the index, so a name
         few chunks hold counts for more than a word most hold (cached per index generation)."""
         with self._lock:

@@ -15,6 +15,7 @@ from index.errors import (
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
+    IndexUnavailableError,
     ModelError,
 )
 
@@ -33,6 +34,11 @@ HOST_PROBLEMS: tuple[tuple[type[FootnoteError], str], ...] = (
         "allowed to /reindex can rebuild it.",
     ),
     (IndexLockedError, "An index build is already running; please try again when it is done."),
+    (
+        IndexUnavailableError,
+        "The index is unavailable right now (its database cannot be reached); please try again "
+        "in a moment.",
+    ),
     (ModelError, "The bot cannot load its language model; its operator will find why in the log."),
     (
         CorpusError,

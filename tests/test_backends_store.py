@@ -1,0 +1,375 @@
+"""The index backends pass the same build and retrieval tests.
+
+Each test runs on the embedded default (files), on Milvus Lite in a local .db file, and on
+Milvus Lite's gRPC server in a child process (pymilvus over the network, as with a cluster).
+The retrieval tests of test_search.py run here again, once per backend.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.service import Footnote, make_backend
+from index.backends import Backend
+from index.build import BuildReport, build_index
+from index.chunk import ChunkSettings
+from index.errors import ConfigError, IndexUnavailableError
+from index.search import Retriever
+from tests.fakes import FakeEmbedder
+from tests.milvus_server import MilvusServer, free_port
+from tests.test_search import (  # noqa: F401 - collected here again, once per backend
+    test_hybrid_retrieval_ranks_the_right_article_first,
+    test_k_limits_results_and_scores_descend,
+    test_keyword_side_finds_rare_names,
+    test_passages_are_exact_spans_with_metadata,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+CHUNKING = ChunkSettings(max_tokens=60, overlap_tokens=10)
+BACKENDS = ["files", "milvus-lite", "milvus-server"]
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
+    server = MilvusServer(tmp_path_factory.mktemp("milvus-server")).start()
+    yield server
+    server.stop()
+
+
+def backend_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict:
+    if kind == "files":
+        return {}
+    if kind == "milvus-lite":
+        return {"backend": "milvus", "milvus_uri": str(tmp_path / "milvus" / "index.db")}
+    server: MilvusServer = request.getfixturevalue("milvus_server")
+    # One server for the module: each test its own alias (and so its own collections).
+    collection = f"t{uuid.uuid4().hex[:12]}"
+    return {"backend": "milvus", "milvus_uri": server.uri, "milvus_collection": collection}
+
+
+@pytest.fixture(params=BACKENDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(
+    kind: str, tmp_path: Path, news_corpus: Path, request: pytest.FixtureRequest
+) -> Settings:
+    """conftest's settings, on each backend in turn (test_search's tests use them too)."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=news_corpus,
+        min_similarity=0.2,
+        min_confidence=0.6,
+        **backend_settings(kind, tmp_path, request),
+    )
+
+
+@pytest.fixture
+def backend(settings: Settings) -> Backend:
+    return make_backend(settings)
+
+
+def build(
+    settings: Settings, backend: Backend, embedder: FakeEmbedder, **kw: object
+) -> BuildReport:
+    return build_index(
+        settings.corpus_dir,
+        settings.data_dir,
+        embedder,
+        CHUNKING,
+        backend=backend,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def write(path: Path, title: str, text: str) -> None:
+    path.write_text(f"---\ntitle: {title}\nsource: Test Wire\n---\n{text}\n")
+
+
+def generations(backend: Backend) -> set[str]:
+    """The generations a backend holds (published or not)."""
+    if backend.name == "files":
+        return {p.name for p in (Path(backend.describe())).glob("gen-*")}
+    return set(backend._generations())  # type: ignore[attr-defined]
+
+
+def test_incremental_add_change_delete(settings: Settings, backend: Backend) -> None:
+    embedder = FakeEmbedder()
+    first = build(settings, backend, embedder)
+    assert (first.added, first.chunks_total) == (7, first.chunks_embedded) and first.published
+    corpus = settings.corpus_dir
+
+    embedder.embedded.clear()
+    write(corpus / "new.md", "Zoo welcomes panda", "The city zoo welcomed a giant panda.")
+    report = build(settings, backend, embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 7)
+    assert embedder.embedded and all("panda" in t for t in embedder.embedded)
+
+    embedder.embedded.clear()
+    write(corpus / "new.md", "Zoo welcomes panda", "The city zoo welcomed two red pandas.")
+    report = build(settings, backend, embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 0, 7)
+    assert embedder.embedded and all("red pandas" in t for t in embedder.embedded)
+
+    embedder.embedded.clear()
+    (corpus / "chess-final.md").unlink()
+    replaced = backend.current()
+    report = build(settings, backend, embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 1, 7)
+    assert embedder.embedded == []
+
+    reader = backend.open(backend.current() or "")
+    assert reader.generation == report.generation != first.generation
+    titles = {a.title for a in reader.articles()}
+    assert "Zoo welcomes panda" in titles and not any("chess" in t for t in titles)
+    assert reader.article("new.md").text.strip() == "The city zoo welcomed two red pandas."  # type: ignore[union-attr]
+    assert reader.article("chess-final.md") is None
+    # The deleted article's chunks are gone from both the vectors and the keyword index.
+    assert reader.keyword("Nandakumar chess", 5) == []
+    dense_ids = [cid for cid, _ in reader.dense(embedder.embed(["chess final"])[0], 50)]
+    assert all(r.article_id != "chess-final.md" for r in reader.chunks(dense_ids).values())
+    assert len(dense_ids) == reader.manifest.chunks == sum(a.chunks for a in reader.articles())
+    # The new generation and the one it replaced are kept (readers may be on it), no other.
+    assert generations(backend) == {report.generation, replaced}
+
+
+def test_unchanged_corpus_publishes_nothing_new(settings: Settings, backend: Backend) -> None:
+    embedder = FakeEmbedder()
+    first = build(settings, backend, embedder)
+    embedder.embedded.clear()
+    again = build(settings, backend, embedder)
+    assert not again.published and again.generation == first.generation == backend.current()
+    assert again.unchanged == 7 and again.chunks_total == first.chunks_total
+    assert embedder.embedded == []
+
+
+def test_incremental_index_equals_a_clean_build(
+    settings: Settings, backend: Backend, tmp_path: Path
+) -> None:
+    embedder = FakeEmbedder()
+    build(settings, backend, embedder)
+    write(settings.corpus_dir / "new.md", "Zoo welcomes panda", "The city zoo welcomed a panda.")
+    (settings.corpus_dir / "wire.jsonl").unlink()
+    build(settings, backend, embedder)
+    clean_settings = settings.model_copy(
+        update={
+            "data_dir": tmp_path / "clean",
+            "milvus_collection": settings.milvus_collection + "_c",
+        }
+    )
+    if settings.milvus_uri.endswith(".db"):
+        clean_settings = clean_settings.model_copy(update={"milvus_uri": str(tmp_path / "c.db")})
+    clean_backend = make_backend(clean_settings)
+    build(clean_settings, clean_backend, embedder)
+    question = "zoo panda bridge coffee"
+    vector = embedder.embed([question])[0]
+
+    def ranked(b: Backend) -> tuple[list[str], list[str]]:
+        reader = b.open(b.current() or "")
+        dense = [cid for cid, _ in reader.dense(vector, 50)]
+        keyword = [cid for cid, _ in reader.keyword(question, 50)]
+        records = reader.chunks(dense + keyword)
+        return [records[i].text for i in dense], [records[i].text for i in keyword]
+
+    assert ranked(backend) == ranked(clean_backend)
+
+
+class Failing(FakeEmbedder):
+    """Fails on its second batch, as a build killed while embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def embed(self, texts: list[str], batch_size: int = 64):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("embedding failed")
+        return super().embed(texts, batch_size)
+
+
+def test_a_failed_build_leaves_the_published_index_and_the_next_resumes(
+    settings: Settings, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.build
+
+    first = build(settings, backend, FakeEmbedder())
+    service = Footnote(settings, embedder=FakeEmbedder())
+    before = [p.chunk_id for p in service.search("Who won the chess championship?")]
+    for n in range(6):
+        write(settings.corpus_dir / f"zoo{n}.md", f"Zoo news {n}", f"The zoo got {n} pandas.")
+    monkeypatch.setattr(index.build, "EMBED_BATCH", 2)
+    with pytest.raises(RuntimeError, match="embedding failed"):
+        build(settings, backend, Failing())
+    assert backend.current() == first.generation
+    assert generations(backend) == {first.generation}  # the staged generation was dropped
+    assert [p.chunk_id for p in service.search("Who won the chess championship?")] == before
+
+    resumed = build(settings, backend, FakeEmbedder())
+    assert resumed.published and resumed.added == 6 and resumed.chunks_reused == 2
+    assert service.search("How many pandas did the zoo get?")[0].title.startswith("Zoo news")
+
+
+# A build in a child process, killed while it embeds (a slow fake embedder, tiny batches).
+CHILD = """
+import sys, time
+import index.build
+from bot.config import load_settings
+from bot.service import make_backend
+from index.chunk import ChunkSettings
+from tests.fakes import FakeEmbedder
+
+class Slow(FakeEmbedder):
+    def embed(self, texts, batch_size=64):
+        time.sleep(0.2)
+        return super().embed(texts, batch_size)
+
+def progress(done, total):
+    print(done, total, flush=True)
+
+settings = load_settings()
+index.build.EMBED_BATCH = 2
+index.build.build_index(
+    settings.corpus_dir, settings.data_dir, Slow(), ChunkSettings(max_tokens=60, overlap_tokens=10),
+    progress=progress, backend=make_backend(settings),
+)
+print("finished", flush=True)
+"""
+
+
+def test_a_build_killed_midway(settings: Settings, backend: Backend) -> None:
+    if settings.milvus_uri.endswith(".db"):
+        pytest.skip("Milvus Lite's .db is one process's at a time; the server case covers Milvus")
+    first = build(settings, backend, FakeEmbedder())
+    for n in range(10):
+        write(settings.corpus_dir / f"zoo{n}.md", f"Zoo news {n}", f"The zoo got {n} pandas.")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOOTNOTE_")}
+    env.update(
+        FOOTNOTE_DATA_DIR=str(settings.data_dir),
+        FOOTNOTE_CORPUS_DIR=str(settings.corpus_dir),
+        FOOTNOTE_BACKEND=settings.backend,
+        FOOTNOTE_MILVUS_URI=settings.milvus_uri,
+        FOOTNOTE_MILVUS_COLLECTION=settings.milvus_collection,
+        PYTHONPATH=str(REPO),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, env=env, cwd=settings.data_dir.parent
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        done, _total = map(int, line.split())
+        if done >= 4:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    time.sleep(0.2)
+    assert backend.current() == first.generation
+    service = Footnote(settings, embedder=FakeEmbedder())
+    assert service.search("Who won the chess championship?")[0].article_id == "chess-final.md"
+
+    resumed = build(settings, backend, FakeEmbedder())
+    assert resumed.published and resumed.added == 10 and resumed.chunks_reused >= 4
+    assert generations(backend) == {first.generation, resumed.generation}
+    assert service.search("How many pandas did the zoo get?")[0].title.startswith("Zoo news")
+
+
+def test_milvus_matches_the_default_backend(tmp_path: Path, news_corpus: Path) -> None:
+    """Same vectors, same folded words: the same dense lists, document frequencies, answers."""
+    embedder = FakeEmbedder()
+    files = Settings(data_dir=tmp_path / "files", corpus_dir=news_corpus)
+    milvus = Settings(
+        data_dir=tmp_path / "milvus",
+        corpus_dir=news_corpus,
+        backend="milvus",
+        milvus_uri=str(tmp_path / "m" / "index.db"),
+    )
+    services = [Footnote(s, embedder=embedder) for s in (files, milvus)]
+    for service in services:
+        service.index()
+    readers = [s.retriever.snapshot() for s in services]
+    vector = embedder.embed(["harbor bridge cost council"])[0]
+    a, b = (r.dense(vector, 100) for r in readers)  # every chunk, best first (ties aside)
+    assert len(a) == readers[0].manifest.chunks and dict(a) == pytest.approx(dict(b), abs=1e-5)
+    assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=1e-5)
+    for word in ("chess", "championships", "bridge", "coffee", "the", "Nandakumar", "zzz"):
+        assert readers[0].document_frequency(word) == readers[1].document_frequency(word), word
+    assert [a.id for a in readers[0].articles()] == [a.id for a in readers[1].articles()]
+    for question in ("Why are coffee prices rising?", "Who won the chess championship?"):
+        first, second = (s.ask(question) for s in services)
+        assert first.text == second.text
+
+
+def test_an_unreachable_milvus_is_a_clear_error_and_recovers(
+    tmp_path: Path, news_corpus: Path
+) -> None:
+    port = free_port()
+    token = "root:s3cret-t0ken"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=news_corpus,
+        backend="milvus",
+        milvus_uri=f"http://127.0.0.1:{port}",
+        milvus_token=token,
+        milvus_timeout=1.0,
+        min_similarity=0.2,
+        min_confidence=0.6,
+    )
+    service = Footnote(settings, embedder=FakeEmbedder())
+    with pytest.raises(IndexUnavailableError) as failed:
+        service.ask("Who won the chess championship?")
+    assert f"http://127.0.0.1:{port}" in str(failed.value) and "s3cret" not in str(failed.value)
+    with pytest.raises(IndexUnavailableError):
+        service.index()
+
+    server = MilvusServer(tmp_path / "server", port).start()
+    try:
+        service.index()
+        assert "Nandakumar" in service.ask("Who won the chess championship?").text
+        server.stop()
+        with pytest.raises(IndexUnavailableError, match=f"127.0.0.1:{port}"):
+            service.ask("Who won the chess championship?")
+        server.start()  # the same data: the index is back, and so are the answers
+        assert "Nandakumar" in service.ask("Who won the chess championship?").text
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"backend": "milvus"}, "FOOTNOTE_BACKEND=milvus needs FOOTNOTE_MILVUS_URI"),
+        ({"milvus_uri": "index"}, "FOOTNOTE_MILVUS_URI: .*ending in .db"),
+        ({"backend": "files", "milvus_timeout": 0}, "FOOTNOTE_MILVUS_TIMEOUT"),
+    ],
+)
+def test_milvus_settings_are_checked(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(**overrides)
+
+
+def test_a_bad_collection_name_is_a_config_error(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, backend="milvus", milvus_uri="x.db", milvus_collection="foot-note"
+    )
+    with pytest.raises(ConfigError, match="FOOTNOTE_MILVUS_COLLECTION"):
+        make_backend(settings)
+
+
+def test_the_default_backend_needs_no_milvus(tmp_path: Path, news_corpus: Path) -> None:
+    service = Footnote(Settings(data_dir=tmp_path / "d", corpus_dir=news_corpus), FakeEmbedder())
+    assert service.backend.name == "files"
+    service.index()
+    assert isinstance(service.retriever, Retriever)
+    assert service.retriever.backend is service.backend
