@@ -512,8 +512,10 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         if not self._sockets:
             raise RuntimeError("the bot is not connected to the fake gateway")
+        # Discord sends a guild's events on the one shard that owns the guild.
         for sock in self._sockets:
-            await sock.dispatch(event, data)
+            if sock.owns(self.guild_id):
+                await sock.dispatch(event, data)
 
     # -- gateway --
 
@@ -930,6 +932,7 @@ class _Gateway:
         self.fake = fake
         self.ws = ws
         self.seq = 0
+        self.shard: tuple[int, int] = (0, 1)  # (shard id, shard count) from IDENTIFY
         self._zlib = zlib.compressobj() if compress else None
         self._send_lock = asyncio.Lock()
 
@@ -941,6 +944,11 @@ class _Gateway:
             else:
                 chunk = self._zlib.compress(data.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
                 await self.ws.send_bytes(chunk)
+
+    def owns(self, guild_id: str) -> bool:
+        """This connection's shard is the guild's: (guild_id >> 22) % shard count."""
+        shard_id, count = self.shard
+        return (int(guild_id) >> 22) % count == shard_id
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         self.seq += 1
@@ -963,7 +971,16 @@ class _Gateway:
                 if payload["d"].get("token") != TOKEN:
                     await self.ws.close(code=4004, message=b"Authentication failed.")
                     return
-                await self.dispatch("READY", self.fake.ready_payload())
+                shard = payload["d"].get("shard")
+                ready = self.fake.ready_payload()
+                if shard:
+                    self.shard = (int(shard[0]), int(shard[1]))
+                    ready["shard"] = list(self.shard)
+                if not self.owns(self.fake.guild_id):
+                    ready["guilds"] = []
+                    await self.dispatch("READY", ready)
+                    continue
+                await self.dispatch("READY", ready)
                 await self.dispatch("GUILD_CREATE", self.fake.guild_payload())
             elif op == 6:
                 await self.send({"op": 9, "d": False})

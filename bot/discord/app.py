@@ -176,9 +176,19 @@ class FootnoteBot(commands.Bot):
             log.warning("no usable index yet (%s); /reindex builds one", exc)
         else:
             log.info("index: %d articles, %d chunks", status.articles, status.chunks)
+        if not self.runs_background:
+            log.info("the corpus watcher and feeds run in the process of shard 0, not here")
+            return
         for task in self._background:
             name = f"footnote-{getattr(task, '__name__', 'background')}"
             self._tasks.append(asyncio.create_task(task(self), name=name))
+
+    @property
+    def runs_background(self) -> bool:
+        """The corpus watcher and feed poller (index builds) run in one process of several:
+        the one that runs shard 0, or the only one."""
+        ids = self.settings.shard_id_list
+        return not ids or 0 in ids
 
     async def sync_commands(self) -> None:
         """Register slash commands: in the configured guild at once, else globally (slow).
@@ -528,6 +538,10 @@ async def status_command(interaction: discord.Interaction[FootnoteBot]) -> None:
     await interaction.response.send_message(status_text(status), ephemeral=True)
 
 
+class ShardedFootnoteBot(FootnoteBot, commands.AutoShardedBot):
+    """FootnoteBot over several gateway connections (Discord shards) in one process."""
+
+
 def create_bot(
     settings: Settings,
     service: Footnote,
@@ -540,8 +554,15 @@ def create_bot(
     Tests point discord.py at a fake API first (discord.http.Route.BASE and
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY); options go to discord.Client, e.g. a
     short guild_ready_timeout.
+
+    With FOOTNOTE_SHARDS the bot is an AutoShardedBot over that many Discord shards, all of
+    them or FOOTNOTE_SHARD_IDS' (so several `footnote serve` processes can split the shards).
     """
-    return FootnoteBot(settings, service, background=background, **options)
+    if not settings.shards:
+        return FootnoteBot(settings, service, background=background, **options)
+    options.setdefault("shard_count", settings.shards)
+    options.setdefault("shard_ids", settings.shard_id_list or None)
+    return ShardedFootnoteBot(settings, service, background=background, **options)
 
 
 def _token(settings: Settings) -> str:
