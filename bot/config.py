@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     conversation_minutes: float = Field(
         60.0, gt=0, description="A conversation is forgotten this long after its last question."
     )
+    # Optional generated answers from an OpenAI-compatible endpoint; off unless both are set.
+    llm_base_url: str = Field("", description="e.g. http://localhost:11434/v1 (Ollama).")
+    llm_model: str = Field("", description="The model name the endpoint serves.")
+    llm_api_key: SecretStr | None = Field(None, description="Sent as the bearer token.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds for the whole generated answer.")
+    llm_context_tokens: int = Field(
+        4096, ge=512, description="The model's context: prompt budget plus llm_max_tokens."
+    )
+    llm_max_tokens: int = Field(300, ge=16, description="Longest generated answer, in tokens.")
+    llm_min_similarity: float = Field(
+        0.5, ge=-1.0, le=1.0, description="How close in meaning a generated sentence must be."
+    )
 
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "FOOTNOTE_DISCORD_TOKEN")
@@ -135,6 +147,10 @@ class Settings(BaseSettings):
     @property
     def chunking(self) -> ChunkSettings:
         return ChunkSettings(max_tokens=self.chunk_tokens, overlap_tokens=self.chunk_overlap)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def model_cache_dir(self) -> Path:

@@ -10,7 +10,9 @@ applies wins; the previous turn is the one referred to):
    ("Which airline ...?" then "that airline"): the previous short answer.
 3. Pronouns: he/she/him/her (and possessives) stand for the previous short answer when a person
    was asked for; they/them for a person or organisation answer; it/its for an organisation,
-   place or named thing; otherwise all of them stand for the previous question's main name.
+   place or named thing (without a short answer: the first new name of the answer's first
+   quote, preferring names of two words or more); otherwise all of them stand for the previous
+   question's main name (or, if it names nothing, that quoted name).
 4. A question with no name of its own that speaks of "the/that ... <noun>" ("How much was the
    deal worth?") gets the previous question's names added in brackets.
 
@@ -67,6 +69,7 @@ class Turn:
     read_as: str  # as looked up (after its own references were resolved)
     answer: str = ""  # the short answer's text ("" if none or not a span)
     kind: str = ""  # the kind of answer the question asked for (question.Kind)
+    quote: str = ""  # the answer's first quoted sentence
 
     @classmethod
     def of(cls, answer: Answer) -> Turn:
@@ -77,6 +80,7 @@ class Turn:
             read_as=answer.read_as or answer.question,
             answer=text,
             kind=answer.kind,
+            quote=answer.claims[0].text if answer.found and answer.claims else "",
         )
 
 
@@ -170,17 +174,23 @@ def _referent(pronoun: str, prev: Turn) -> str:
         _NEUTER: ("organisation", "place", "name"),
     }
     group = next(g for g in kinds if pronoun in g)
-    if prev.answer and prev.kind in kinds[group]:
-        return prev.answer
-    return main_name(prev.read_as)
+    if prev.kind in kinds[group] and (prev.answer or _quoted_name(prev)):
+        return prev.answer or _quoted_name(prev)
+    return main_name(prev.read_as) or _quoted_name(prev)
+
+
+def _quoted_name(prev: Turn) -> str:
+    """The name the previous answer's quote gives that its question did not: the first of
+    two words or more, else the first."""
+    asked = {n.lower() for n in name_phrases(prev.read_as)}
+    names = [n for n in name_phrases(prev.quote) if n.lower() not in asked]
+    return next((n for n in names if len(n.split()) > 1), names[0] if names else "")
 
 
 def _pronouns(question: str, prev: Turn) -> str | None:
     tokens = re.split(r"(\W+)", question)
     lowered = [t.lower() for t in tokens]
-    group = next(
-        (g for w in lowered for g in (_PERSONAL, _PLURAL, _NEUTER) if w in g), None
-    )
+    group = next((g for w in lowered for g in (_PERSONAL, _PLURAL, _NEUTER) if w in g), None)
     if group is None:
         return None
     referent = _referent(group[0], prev)

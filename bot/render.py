@@ -9,7 +9,12 @@ from bot.answer import Answer, Source
 
 def answer_text(answer: Answer, width: int = 100) -> str:
     lines = [textwrap.fill(f"Read as: {answer.read_as}", width), ""] if answer.read_as else []
-    if answer.found and answer.short is not None:
+    if answer.note:  # generation was tried and failed: said in one line
+        lines += [textwrap.fill(f"Note: {answer.note}", width), ""]
+    if answer.generated:
+        lines += [textwrap.fill(f"Answer: {answer.generated_text}", width), ""]
+        lines += ["Supporting quotes:", textwrap.fill(answer.quotes, width)]
+    elif answer.found and answer.short is not None:
         lines += [textwrap.fill(f"Answer: {answer.short.line}", width), ""]
         lines.append(textwrap.fill(answer.quotes, width))
     else:

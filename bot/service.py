@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.answer import Answer, AnswerSettings, compose_answer
+from bot.answer.generate import Generator, LLMSettings, OnSentence
 from bot.config import Settings
 from bot.conversation import Turn, resolve
 from index.backends import Backend, Reader
@@ -88,6 +89,31 @@ class Footnote:
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
         self._weights: tuple[str, dict[str, float]] = ("", {})
+        self._generator: Generator | None = None
+
+    @property
+    def generator(self) -> Generator | None:
+        """The configured language model's checked answers; None when none is configured."""
+        settings = self.settings
+        if not settings.llm_enabled:
+            return None
+        embedder = self.embedder
+        with self._lock:
+            if self._generator is None:
+                key = settings.llm_api_key
+                self._generator = Generator(
+                    LLMSettings(
+                        base_url=settings.llm_base_url,
+                        model=settings.llm_model,
+                        api_key=key.get_secret_value() if key else "",
+                        timeout=settings.llm_timeout,
+                        context_tokens=settings.llm_context_tokens,
+                        max_tokens=settings.llm_max_tokens,
+                        min_similarity=settings.llm_min_similarity,
+                    ),
+                    embedder,
+                )
+            return self._generator
 
     @property
     def embedder(self) -> Embedder:
@@ -122,13 +148,20 @@ class Footnote:
         return self.retriever.search(question, k or self.settings.top_k)
 
     def ask(
-        self, question: str, k: int | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        on_sentence: OnSentence | None = None,
     ) -> Answer:
-        """Answer a question from the index (blocking; CPU heavy).
+        """Answer a question from the index (blocking; CPU heavy; and the network when a
+        language model is configured).
 
         Args:
             history: the conversation so far; a follow-up's references to it ("she", "the
                 deal") are resolved before retrieval (bot/conversation.py).
+            on_sentence: with a language model configured, called with each generated sentence
+                that passed the check, as the answer streams in.
 
         Raises:
             QuestionError, IndexMissingError, IndexCorruptError, IndexMismatchError.
@@ -136,6 +169,9 @@ class Footnote:
         asked = clean_question(question)
         question = resolve(asked, history).text
         answer = self._compose(question, k)
+        generator = self.generator
+        if generator is not None:
+            answer = generator.answer(answer, question, history, on_sentence)
         if question == asked:
             return answer
         return replace(answer, question=asked, read_as=question)

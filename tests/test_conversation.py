@@ -126,3 +126,14 @@ def test_only_the_last_turns_are_kept(tmp_path: Path) -> None:
     for i in range(5):
         store.add("k", turn(f"q{i}"))
     assert [t.question for t in store.turns("k")] == ["q2", "q3", "q4"]
+
+
+def test_without_a_short_answer_the_quote_names_the_person() -> None:
+    prev = Turn(
+        "Who heads Taobao?",
+        "Who heads Taobao?",
+        "",
+        "person",
+        "Taobao's CEO Trudy Dai met Jack Ma on Monday.",
+    )
+    assert resolve("When did she start?", [prev]).text == "When did CEO Trudy Dai start?"

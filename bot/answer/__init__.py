@@ -5,13 +5,14 @@ short-answer spans in them, compose.py puts the answer together; model.py is wha
 """
 
 from bot.answer.compose import AnswerSettings, compose_answer
-from bot.answer.model import NOT_FOUND, Answer, Claim, ShortAnswer, Source
+from bot.answer.model import NOT_FOUND, Answer, Claim, Generated, ShortAnswer, Source
 
 __all__ = [
     "NOT_FOUND",
     "Answer",
     "AnswerSettings",
     "Claim",
+    "Generated",
     "ShortAnswer",
     "Source",
     "compose_answer",

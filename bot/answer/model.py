@@ -72,6 +72,19 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class Generated:
+    """A sentence a language model wrote, shown only after it passed the check against the
+    passages it cites (bot/answer/check.py)."""
+
+    text: str
+    cites: tuple[int, ...]
+
+    @property
+    def shown(self) -> str:
+        return f"{self.text} {''.join(f'[{n}]' for n in self.cites)}".strip()
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     found: bool
@@ -83,15 +96,28 @@ class Answer:
     missing: list[str] = field(default_factory=list)
     # A follow-up as it was looked up, its references resolved ("" when read as asked).
     read_as: str = ""
+    # A generated answer: its checked sentences (shown instead of the short answer, the quotes
+    # below them), how many sentences failed the check and were dropped, and a one-line note
+    # when generation was tried and the extractive answer is shown instead.
+    generated: list[Generated] = field(default_factory=list)
+    dropped: int = 0
+    note: str = ""
 
     @property
     def text(self) -> str:
-        """The shown answer: the short answer's line, then the quotes with [n] markers."""
+        """The shown answer: the short answer's line (or the generated sentences), then the
+        quotes with [n] markers."""
+        if self.generated:
+            return self.generated_text
         if not self.found:
             if self.missing:
                 return f"{NOT_FOUND} Nothing found on: {'; '.join(self.missing)}."
             return NOT_FOUND
         return f"{self.short.line}\n{self.quotes}" if self.short else self.quotes
+
+    @property
+    def generated_text(self) -> str:
+        return " ".join(g.shown for g in self.generated)
 
     @property
     def quotes(self) -> str:
@@ -110,6 +136,9 @@ class Answer:
             "short_answer": asdict(self.short) if self.short else None,
             "missing": list(self.missing),
             "read_as": self.read_as,
+            "generated": [asdict(g) for g in self.generated],
+            "dropped": self.dropped,
+            "note": self.note,
             "claims": [asdict(c) for c in self.claims],
             "sources": [asdict(s) | {"date": s.date} for s in self.sources],
         }
@@ -129,4 +158,9 @@ class Answer:
             kind=data.get("kind", ""),
             missing=list(data.get("missing", [])),
             read_as=data.get("read_as", ""),
+            generated=[
+                Generated(g["text"], tuple(g["cites"])) for g in data.get("generated", [])
+            ],
+            dropped=int(data.get("dropped", 0)),
+            note=data.get("note", ""),
         )
