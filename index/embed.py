@@ -190,9 +190,11 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         tokenizer = self._model.tokenizer
-        return len(
-            tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        )
+        # Under the lock: the fast tokenizer's truncation/padding state is shared, so a build's
+        # chunker counting while a question is encoded broke the question's batch.
+        with self._lock:
+            ids = tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)
+        return len(ids["input_ids"])
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
