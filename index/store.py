@@ -18,11 +18,14 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.errors import IndexCorruptError, IndexMissingError
+
+if TYPE_CHECKING:
+    from index.backends import Where
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -228,27 +231,72 @@ class Snapshot:
             )
         return cls(root, generation)
 
-    def dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """Chunk ids and cosine scores of the n nearest chunks."""
+    def dense(
+        self, vector: np.ndarray, n: int, where: Where | None = None
+    ) -> list[tuple[int, float]]:
+        """Chunk ids and cosine scores of the n nearest chunks (of where's, if given)."""
         if self._faiss.ntotal == 0:
             return []
-        scores, ids = self._faiss.search(vector.reshape(1, -1).astype(np.float32), n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        query = vector.reshape(1, -1).astype(np.float32)
+        if where is None or not (where.sources or where.dates):
+            scores, ids = self._faiss.search(query, n)
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        # Exact over the chunks where names (a filter's chunks are few next to the index).
+        allowed = self._filtered(where)
+        if not allowed:
+            return []
+        matrix = np.stack([self.vector(i) for i in allowed])
+        scores_all = matrix @ query[0]
+        order = np.argsort(-scores_all, kind="stable")[:n]
+        return [(allowed[i], float(scores_all[i])) for i in order]
+
+    def _filtered(self, where: Where) -> list[int]:
+        """Chunk ids of articles from where's sources, published on where's dates."""
+        clauses, params = self._where_sql(where)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {clauses}"
+                " ORDER BY c.id",
+                params,
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    @staticmethod
+    def _where_sql(where: Where) -> tuple[str, list[str]]:
+        clauses, params = ["1"], list[str]()
+        if where.sources:
+            clauses.append(f"a.source IN ({','.join('?' * len(where.sources))})")
+            params += sorted(where.sources)
+        if where.dates:
+            clauses.append(f"substr(a.published, 1, 10) IN ({','.join('?' * len(where.dates))})")
+            params += sorted(where.dates)
+        return " AND ".join(clauses), params
 
     def vector(self, chunk_id: int) -> np.ndarray:
         """The stored vector of one chunk."""
         return np.asarray(self._faiss.reconstruct(int(chunk_id)), dtype=np.float32)
 
-    def keyword(self, question: str, n: int) -> list[tuple[int, float]]:
-        """Chunk ids and BM25 scores (higher is better) of the n best keyword matches."""
+    def keyword(
+        self, question: str, n: int, where: Where | None = None
+    ) -> list[tuple[int, float]]:
+        """Chunk ids and BM25 scores (higher is better) of the n best keyword matches (among
+        where's chunks, if given)."""
         query = keyword_query(question)
         if query is None:
             return []
+        within, params = "", list[str]()
+        if where is not None and (where.sources or where.dates):
+            clauses, params = self._where_sql(where)
+            within = (
+                " AND rowid IN (SELECT c.id FROM chunks c JOIN articles a"
+                f" ON a.id = c.article_id WHERE {clauses})"
+            )
         with self._lock:
             rows = self._db.execute(
                 "SELECT rowid, -bm25(chunks_fts, 2.0, 1.0, 1.0) AS score FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 2.0, 1.0, 1.0) LIMIT ?",
-                (query, n),
+                f"WHERE chunks_fts MATCH ?{within} ORDER BY bm25(chunks_fts, 2.0, 1.0, 1.0) "
+                "LIMIT ?",
+                (query, *params, n),
             ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 

@@ -20,7 +20,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.service import Footnote, make_backend
-from index.backends import Backend
+from index.backends import Backend, Where
 from index.build import BuildReport, build_index
 from index.chunk import ChunkSettings
 from index.errors import ConfigError, IndexUnavailableError
@@ -373,3 +373,25 @@ def test_the_default_backend_needs_no_milvus(tmp_path: Path, news_corpus: Path) 
     service.index()
     assert isinstance(service.retriever, Retriever)
     assert service.retriever.backend is service.backend
+
+
+def test_filters_by_outlet_and_date(settings: Settings, backend: Backend) -> None:
+    embedder = FakeEmbedder()
+    build(settings, backend, embedder)
+    reader = backend.open(backend.current() or "")
+    vector = embedder.embed(["council city schools week"])[0]
+    herald = Where(sources=frozenset({"Harbor City Herald"}))
+    dense = reader.dense(vector, 50, herald)
+    keyword = reader.keyword("council city week bridge", 50, herald)
+    everything = [cid for cid, _ in reader.dense(vector, 50)]
+    expected = {c for c, r in reader.chunks(everything).items() if r.source == "Harbor City Herald"}
+    assert {c for c, _ in dense} == expected and len(expected) >= 2
+    assert keyword and {c for c, _ in keyword} <= expected
+    # The filtered lists keep the unfiltered order and scores.
+    assert dense == [(c, s) for c, s in reader.dense(vector, 50) if c in expected]
+
+    day = Where(dates=frozenset({"2024-06-05"}))
+    (only,) = reader.dense(vector, 50, day)
+    assert reader.chunks([only[0]])[only[0]].title.startswith("City council approves")
+    both = Where(sources=frozenset({"Valley Gazette"}), dates=frozenset({"2024-06-05"}))
+    assert reader.dense(vector, 50, both) == [] and reader.keyword("council", 50, both) == []

@@ -12,6 +12,7 @@ so readers only ever see a complete index.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -21,18 +22,32 @@ from index.chunk import Chunk
 from index.store import ArticleRecord, ChunkRecord, Manifest
 
 
+@dataclass(frozen=True)
+class Where:
+    """Only chunks of articles from one of sources (if any), published on one of dates (if any:
+    YYYY-MM-DD)."""
+
+    sources: frozenset[str] = frozenset()
+    dates: frozenset[str] = frozenset()
+
+
 class Reader(Protocol):
     """One published generation, read-only; safe to share between threads."""
 
     generation: str
     manifest: Manifest
 
-    def dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """Chunk ids and cosine scores of the n nearest chunks, best first."""
+    def dense(
+        self, vector: np.ndarray, n: int, where: Where | None = None
+    ) -> list[tuple[int, float]]:
+        """Chunk ids and cosine scores of the n nearest chunks (of where's), best first."""
         ...
 
-    def keyword(self, question: str, n: int) -> list[tuple[int, float]]:
-        """Chunk ids and BM25 scores of the n best keyword matches of question, best first."""
+    def keyword(
+        self, question: str, n: int, where: Where | None = None
+    ) -> list[tuple[int, float]]:
+        """Chunk ids and BM25 scores of the n best keyword matches of question (among where's
+        chunks), best first."""
         ...
 
     def vector(self, chunk_id: int) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 
 from index.ann import EXACT_MAX_CHUNKS
 from index.articles import Article
+from index.backends import Where
 from index.backends.files import build_lock
 from index.chunk import Chunk
 from index.errors import ConfigError, IndexCorruptError, IndexUnavailableError
@@ -165,6 +166,19 @@ class MilvusConnection:
 def _quote(value: str) -> str:
     """A string literal for a Milvus filter expression."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _filter(where: Where | None) -> str:
+    """where as a Milvus filter expression ("" for none)."""
+    if where is None:
+        return ""
+    clauses = []
+    if where.sources:
+        clauses.append(f"source in [{','.join(_quote(s) for s in sorted(where.sources))}]")
+    if where.dates:
+        days = " or ".join(f"published like {_quote(d + '%')}" for d in sorted(where.dates))
+        clauses.append(f"({days})")
+    return " and ".join(clauses)
 
 
 def _iterate(client: Any, collection: str, flt: str, fields: list[str]) -> Iterator[dict]:
@@ -339,7 +353,9 @@ class MilvusReader:
         )
         return int(rows[0]["count(*)"]) if rows else 0
 
-    def dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+    def dense(
+        self, vector: np.ndarray, n: int, where: Where | None = None
+    ) -> list[tuple[int, float]]:
         params: dict[str, Any] = {"metric_type": "IP"}
         if not self._exact:
             params["params"] = {"ef": max(n, 128)}
@@ -350,13 +366,16 @@ class MilvusReader:
                 data=[np.asarray(vector, dtype=np.float32).ravel().tolist()],
                 anns_field="vector",
                 limit=n,
+                filter=_filter(where),
                 search_params=params,
                 output_fields=[],
             ),
         )
         return [(int(h["id"]), float(h["distance"])) for h in hits[0]]
 
-    def keyword(self, question: str, n: int) -> list[tuple[int, float]]:
+    def keyword(
+        self, question: str, n: int, where: Where | None = None
+    ) -> list[tuple[int, float]]:
         words = terms(" ".join(content_words(question)[:64]))
         if not words:
             return []
@@ -367,6 +386,7 @@ class MilvusReader:
                 data=[words],
                 anns_field="sparse",
                 limit=n,
+                filter=_filter(where),
                 search_params={"metric_type": "BM25"},
                 output_fields=[],
             ),
