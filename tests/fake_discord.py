@@ -303,6 +303,7 @@ class FakeDiscord:
             f"{api}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self._delete_webhook_message
         )
         r.add_post(f"{api}/channels/{{cid}}/messages", self._channel_message)
+        r.add_patch(f"{api}/channels/{{cid}}/messages/{{mid}}", self._edit_channel_message)
         r.add_post(f"{api}/channels/{{cid}}/typing", self._typing)
         r.add_post(f"{api}/channels/{{cid}}/messages/{{mid}}/threads", self._thread)
         r.add_get("/attachments/{tail:.*}", self._attachment)
@@ -878,6 +879,26 @@ class FakeDiscord:
         # Deleting a "thinking…" original does not complete it: see _followup.
         del self.messages[mid]
         return web.Response(status=204)
+
+    async def _edit_channel_message(self, request: web.Request) -> web.Response:
+        """Edit a message the bot sent (only its own, as on Discord)."""
+        cid, mid = request.match_info["cid"], request.match_info["mid"]
+        message = self.messages.get(mid)
+        if message is None or message["channel_id"] != cid:
+            return _error(404, 10008, "Unknown Message")
+        if message["author"]["id"] != self.bot_id:
+            return _error(403, 50005, "Cannot edit a message authored by another user")
+        body = request[BODY]
+        if problems := validate_message(body, editing=True):
+            return _bad_request(problems)
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                empty: Any = "" if key == "content" else []
+                message[key] = empty if body[key] is None else body[key]
+        message["edited_timestamp"] = now()
+        if not (message["content"] or message["embeds"] or message["components"]):
+            return _bad_request(["message: cannot be edited to be empty"])
+        return _json(message)
 
     async def _channel_message(self, request: web.Request) -> web.Response:
         cid = request.match_info["cid"]

@@ -1,8 +1,8 @@
 """A loopback fake of an OpenAI-compatible chat completions endpoint, scripted per request.
 
 Each request to POST /v1/chat/completions takes the next step of the script:
-- Reply(text): the text, streamed in small pieces as server-sent events (or whole, as JSON,
-  when the request does not ask to stream);
+- Reply(text, piece, delay): the text, streamed in pieces of `piece` characters `delay`
+  seconds apart as server-sent events (or whole, as JSON, when the request does not stream);
 - Status(code): an error response with OpenAI's error body (429: rate-limited);
 - Malformed(): an event stream whose data is not JSON;
 - Stall(seconds, text=""): send text (if any), then wait before finishing, to time out clients.
@@ -23,6 +23,7 @@ from typing import Any
 class Reply:
     text: str
     piece: int = 7  # characters per streamed event
+    delay: float = 0.0  # seconds between events
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class FakeLLM:
             for piece in pieces:
                 h.wfile.write(_event(_chunk(piece, model, None)))
                 h.wfile.flush()
+                if isinstance(step, Reply) and step.delay:
+                    self._stop.wait(step.delay)
             if isinstance(step, Stall):
                 self._stop.wait(step.seconds)
             h.wfile.write(_event(_chunk("", model, "stop")))

@@ -51,6 +51,7 @@ from tests.fake_discord import (
     validate_components,
     validate_message,
 )
+from tests.fake_llm import FakeLLM, Reply, Status
 from tests.fakes import FakeEmbedder
 from tests.web_pages import EMPTY_HTML, LIGHTHOUSE_HTML, WebPages
 
@@ -1134,3 +1135,93 @@ async def test_an_ask_in_the_answer_thread_continues_it(
     assert reply.get("embeds"), reply
     embed = reply["embeds"][0]
     assert "Nandakumar" in embed["footer"]["text"] and "41 moves" in embed["description"]
+
+
+# --- Generated answers ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def llm() -> Iterator[FakeLLM]:
+    server = FakeLLM().start()
+    yield server
+    server.stop()
+
+
+def model_settings(settings: Settings, llm: FakeLLM) -> dict[str, Any]:
+    return {
+        "llm_base_url": llm.base_url,
+        "llm_model": "fake-model",
+        "llm_timeout": 2.0,
+        "llm_min_similarity": 0.2,  # the fake embedder's cosines run low
+    }
+
+
+async def test_a_generated_answer_streams_in_checked_sentence_by_sentence(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, llm: FakeLLM
+) -> None:
+    changes = model_settings(settings, llm)
+    service = Footnote(settings.model_copy(update=changes), embedder=FakeEmbedder())
+    bot = await start_bot(service=service, **changes)
+    bot.stream_interval = 0.2
+    llm.script = [
+        Reply(
+            "The bridge cost 1.2 billion dollars [1]. Governor Tom Hale paid 9 billion [1]. "
+            "It spans 1,400 metres across the bay [1]. Tolls start in June [1].",
+            piece=5,
+            delay=0.03,
+        )
+    ]
+    interaction = await fake.slash("ask", {"question": BRIDGE})
+    reply = await fake.wait_for(
+        lambda: (m := final_message(fake, interaction)) and m.get("embeds") and m, TIMEOUT
+    )
+    edits = [
+        r.body.get("content") or ""
+        for r in fake.calls("PATCH", f"/webhooks/{fake.app_id}/{interaction.token}")
+    ]
+    streamed = [e for e in edits if "writing" in e]
+    assert streamed and streamed[0].startswith("The bridge cost 1.2 billion dollars. [1]")
+    assert not any("Hale" in e or "9 billion" in e for e in edits)  # never an unchecked one
+    description = reply["embeds"][0]["description"]
+    assert description.startswith("The bridge cost 1.2 billion dollars. [1] It spans")
+    assert "Hale" not in description and "**Quotes**" in description
+    assert not reply.get("content")
+
+
+async def test_a_failing_model_shows_the_quotes_and_says_so(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, llm: FakeLLM
+) -> None:
+    changes = model_settings(settings, llm)
+    service = Footnote(settings.model_copy(update=changes), embedder=FakeEmbedder())
+    await start_bot(service=service, **changes)
+    llm.script = [Status(429), Reply("The bridge was built by Atlantis [1].")]
+    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}))
+    assert "rate-limited" in reply["content"] and "quoted from the articles" in reply["content"]
+    assert "1.2 billion" in reply["embeds"][0]["description"]
+    await fake.say(f"<@{fake.bot_id}> {BRIDGE}", by="carol")
+    answers = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m.get("embeds")][1:], TIMEOUT
+    )
+    mention = answers[0]
+    assert "did not pass the check" in mention["content"]
+    assert "Atlantis" not in str(mention)
+
+
+async def test_a_mention_answer_streams_into_its_reply(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, llm: FakeLLM
+) -> None:
+    changes = model_settings(settings, llm)
+    service = Footnote(settings.model_copy(update=changes), embedder=FakeEmbedder())
+    bot = await start_bot(service=service, **changes)
+    bot.stream_interval = 0.2
+    llm.script = [
+        Reply("The bridge cost 1.2 billion dollars [1]. It spans 1,400 metres [1].", delay=0.05)
+    ]
+    asked = await fake.say(f"<@{fake.bot_id}> {BRIDGE}")
+    replies = await fake.wait_for(
+        lambda: [m for m in fake.bot_messages() if m.get("embeds")]
+    )
+    assert len(fake.bot_messages()) == 1  # one reply, edited from the stream into the answer
+    assert str(replies[0]["message_reference"]["message_id"]) == asked["id"]
+    assert fake.calls("PATCH", f"/channels/{fake.channels['general']}/messages/{replies[0]['id']}")
+    assert replies[0]["embeds"][0]["description"].startswith("The bridge cost 1.2 billion")

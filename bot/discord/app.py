@@ -12,8 +12,9 @@ import logging
 import re
 import signal
 import sqlite3
-from collections.abc import Callable, Coroutine, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -42,6 +43,7 @@ from bot.discord.render import (
     answer_embed,
     clip,
     is_web_url,
+    note_line,
     passage_embed,
     report_text,
     status_text,
@@ -49,6 +51,7 @@ from bot.discord.render import (
 )
 from bot.discord.replies import APOLOGY, mark_replied, member_text, one_line, send_error
 from bot.discord.store import AnswerStore
+from bot.discord.streaming import STREAM_SECONDS, StreamedReply
 from bot.service import Footnote
 from index.errors import ConfigError, FootnoteError, NotFoundError, QuestionError
 from index.intake import IntakeError, Staged, check_upload, check_url, stage_file, stage_page
@@ -159,6 +162,7 @@ class FootnoteBot(commands.Bot):
         self.cooldowns = Cooldowns(settings.cooldown_seconds)
         self.reindex_lock = asyncio.Lock()
         self.progress_interval = PROGRESS_SECONDS
+        self.stream_interval = STREAM_SECONDS
         self._background = list(background)
         self._tasks: list[asyncio.Task[None]] = []
         self.tree.add_command(ask_command)
@@ -244,20 +248,43 @@ class FootnoteBot(commands.Bot):
             raise NotAllowedHere(f"I only answer questions in {where}.")
 
     async def answer(
-        self, question: str, user_id: int, conversation: str | None = None
+        self,
+        question: str,
+        user_id: int,
+        conversation: str | None = None,
+        stream: StreamedReply | None = None,
     ) -> tuple[Answer, str]:
         """Answer off the event loop and store it; returns the answer and its key.
 
         conversation: the key of the conversation the question continues (its earlier turns
         resolve the follow-up's references), or None for a question that stands alone.
+        stream: where a generated answer's checked sentences go as they come.
         """
         history = await asyncio.to_thread(self.conversations.turns, conversation or "")
+        options: dict[str, Any] = {}
         if history:
-            answer = await asyncio.to_thread(self.service.ask, question, history=history)
-        else:
-            answer = await asyncio.to_thread(self.service.ask, question)
+            options["history"] = history
+        if stream is not None:
+            options["on_sentence"] = stream.push
+        answer = await asyncio.to_thread(partial(self.service.ask, question, **options))
         key = await asyncio.to_thread(self.store.save, answer, user_id)
         return answer, key
+
+    @asynccontextmanager
+    async def streaming(
+        self, show: Callable[[str], Awaitable[object]]
+    ) -> AsyncIterator[StreamedReply | None]:
+        """A StreamedReply that calls show, while a language model is configured; else None."""
+        if not self.settings.llm_enabled:
+            yield None
+            return
+        stream = StreamedReply(show, self.stream_interval)
+        task = asyncio.create_task(stream.run(), name="footnote-stream")
+        try:
+            yield stream
+        finally:
+            stream.stop()
+            await task  # an edit in flight lands before the final reply, never after it
 
     async def conversation_of(self, channel: object, replied_to: int | None) -> str | None:
         """The conversation a question continues: that of the thread it is asked in, else that
@@ -304,9 +331,26 @@ class FootnoteBot(commands.Bot):
             self.cooldowns.hit(message.author.id)
             replied_to = message.reference.message_id if message.reference else None
             conversation = await self.conversation_of(message.channel, replied_to)
-            async with message.channel.typing():
-                answer, key = await self.answer(question, message.author.id, conversation)
-            await self._reply_with_answer(message, answer, key, conversation)
+            threaded = (
+                conversation is None
+                and self.settings.answer_in_thread
+                and isinstance(message.channel, discord.TextChannel)
+            )
+            streamed: list[discord.Message] = []
+
+            async def show(text: str) -> None:
+                if streamed:
+                    await streamed[0].edit(content=text)
+                else:
+                    streamed.append(await message.reply(text, mention_author=False))
+
+            async with message.channel.typing(), self.streaming(show) as stream:
+                answer, key = await self.answer(
+                    question, message.author.id, conversation, None if threaded else stream
+                )
+            await self._reply_with_answer(
+                message, answer, key, conversation, streamed[0] if streamed else None
+            )
         except FootnoteError as exc:
             await self._reply_plain(message, member_text(exc))
         except Exception:
@@ -324,9 +368,19 @@ class FootnoteBot(commands.Bot):
             log.exception("could not reply to message %s", message.id)
 
     async def _reply_with_answer(
-        self, message: discord.Message, answer: Answer, key: str, conversation: str | None
+        self,
+        message: discord.Message,
+        answer: Answer,
+        key: str,
+        conversation: str | None,
+        streamed: discord.Message | None = None,
     ) -> None:
         embed, view = answer_embed(answer), answer_view(answer, key)
+        if streamed is not None:  # the streamed sentences become the whole answer
+            await streamed.edit(content=note_line(answer), embed=embed, view=view)
+            key_ = conversation or f"message:{streamed.id}"
+            await self.remember_turn(key_, answer, [streamed.id])
+            return
         if (
             conversation is None
             and self.settings.answer_in_thread
@@ -339,10 +393,12 @@ class FootnoteBot(commands.Bot):
             except discord.HTTPException as exc:
                 log.warning("could not open a thread, answering inline: %s", one_line(exc))
             else:
-                sent = await thread.send(embed=embed, view=view)
+                sent = await thread.send(content=note_line(answer), embed=embed, view=view)
                 await self.remember_turn(f"thread:{thread.id}", answer, [sent.id])
                 return
-        sent = await message.reply(embed=embed, view=view, mention_author=False)
+        sent = await message.reply(
+            content=note_line(answer), embed=embed, view=view, mention_author=False
+        )
         await self.remember_turn(conversation or f"message:{sent.id}", answer, [sent.id])
 
     async def build(
@@ -411,13 +467,22 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
     await interaction.response.defer(thinking=True)
     channel = interaction.channel
     conversation = await bot.conversation_of(channel, None)
-    answer, key = await bot.answer(text, interaction.user.id, conversation)
-    embed, view = answer_embed(answer), answer_view(answer, key)
-    if (
+    threaded = (
         conversation is None
         and bot.settings.answer_in_thread
         and isinstance(channel, discord.TextChannel)
-    ):
+    )
+
+    async def show(partial_text: str) -> None:
+        await interaction.edit_original_response(content=partial_text)
+
+    async with bot.streaming(show) as stream:
+        answer, key = await bot.answer(
+            text, interaction.user.id, conversation, None if threaded else stream
+        )
+    embed, view = answer_embed(answer), answer_view(answer, key)
+    note = note_line(answer)
+    if threaded and isinstance(channel, discord.TextChannel):
         intro = clip(
             f"**{verbatim(interaction.user.display_name)}** asked: {verbatim(text)}", CONTENT_LIMIT
         )
@@ -430,13 +495,20 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
             )
         except discord.HTTPException as exc:
             log.warning("could not open a thread, answering inline: %s", one_line(exc))
-            await interaction.edit_original_response(content=None, embed=embed, view=view)
+            await interaction.edit_original_response(content=note, embed=embed, view=view)
             await bot.remember_turn(f"message:{message.id}", answer, [message.id])
         else:
-            sent = await thread.send(embed=embed, view=view)
+            sent = await thread.send(content=note, embed=embed, view=view)
             await bot.remember_turn(f"thread:{thread.id}", answer, [sent.id])
         return
-    shown = await interaction.followup.send(embed=embed, view=view, wait=True)
+    if stream is not None and stream.shown:  # the streamed reply becomes the whole answer
+        edited = await interaction.edit_original_response(content=note, embed=embed, view=view)
+        await bot.remember_turn(conversation or f"message:{edited.id}", answer, [edited.id])
+        return
+    if note:
+        shown = await interaction.followup.send(note, embed=embed, view=view, wait=True)
+    else:
+        shown = await interaction.followup.send(embed=embed, view=view, wait=True)
     await bot.remember_turn(conversation or f"message:{shown.id}", answer, [shown.id])
 
 

@@ -89,9 +89,19 @@ def short_answer_line(answer: Answer) -> str:
     return f"**{short.text}**{reasoning}"
 
 
+def note_line(answer: Answer) -> str | None:
+    """The one line saying that a generated answer was tried and the quotes are shown instead."""
+    return clip(f"ℹ️ {answer.note}", CONTENT_LIMIT) if answer.note else None
+
+
 def answer_description(answer: Answer, limit: int = EMBED_DESCRIPTION_LIMIT) -> str:
-    """The short answer in bold, then the answer's claims with [n] markers; whole claims are
-    dropped from the end to fit limit."""
+    """The short answer in bold (or the generated answer, each sentence checked), then the
+    answer's claims with [n] markers; whole claims are dropped from the end to fit limit."""
+    if answer.generated:
+        head = clip(verbatim(answer.generated_text), limit // 2) + "\n\n**Quotes**\n"
+        if not answer.claims:
+            return head.split("\n\n")[0]
+        return head + _claims(answer, limit - len(head))
     if not answer.found or not answer.claims:
         return clip(answer.text, limit)
     head = short_answer_line(answer)
