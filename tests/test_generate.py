@@ -194,3 +194,11 @@ def test_the_cli_shows_the_checked_answer_and_the_quotes_or_the_note(
     assert "4 euros" not in shown and "Supporting quotes:" in shown
     shown = answer_text(footnote.ask(BRIDGE))
     assert shown.startswith("Note: The model is rate-limited (HTTP 429); showing the answer")
+
+
+def test_a_question_the_articles_do_not_answer_is_not_sent_to_the_model(
+    settings: Settings, service: Footnote, llm: FakeLLM
+) -> None:
+    llm.script = [Reply("The capital of Peru is Lima [1].")]
+    answer = with_model(settings, llm.base_url).ask("What is the capital of Peru?")
+    assert not answer.found and not answer.generated and not llm.requests

@@ -102,8 +102,8 @@ class Generator:
             on_sentence: called with each sentence that passed the check, as it streams in.
         """
         self.rejected = []
-        if not extractive.sources:
-            return extractive
+        if not extractive.found or not extractive.sources:
+            return extractive  # no quotes to stand under it: abstaining stays abstaining
         messages, passages = self.prompt(question, history, extractive)
         try:
             kept = self._generate(messages, passages, on_sentence)
