@@ -495,3 +495,38 @@ async def test_a_long_build_shows_its_counts_as_it_goes(
     ]
     assert len(edits) >= 3 and final in edits[-1]
     assert "**3** of **12** passages embedded" in " ".join(edits[:-1])
+
+
+# --- Conversations --------------------------------------------------------------------------
+
+CHAMPION = "Who won the national chess championship?"
+FOLLOW_UP = "How many moves did her deciding game take?"
+
+
+async def test_a_reply_to_an_answer_is_read_in_its_conversation(world: World) -> None:
+    bot = await world.restart(cooldown_seconds=0)
+    assert bot.user is not None
+    await world.bob.send(world.general, f"{bot.user.mention} {CHAMPION}")
+    first = world.general.last_message
+    assert first is not None and "Nandakumar" in (first.embeds[0].description or "")
+    await world.carol.send(world.general, f"{bot.user.mention} {FOLLOW_UP}", reply_to=first)
+    answer = world.general.last_message
+    assert answer is not None and answer.id != first.id
+    embed = answer.embeds[0]
+    assert "Read as: How many moves did" in (embed.footer.text or "")
+    assert "Nandakumar" in (embed.footer.text or "") and "41 moves" in (embed.description or "")
+
+
+async def test_a_follow_up_in_the_answer_thread_survives_a_restart(world: World) -> None:
+    bot = await world.restart(answer_in_thread=True)
+    assert bot.user is not None
+    await world.bob.send(world.general, f"{bot.user.mention} {CHAMPION}")
+    [thread] = world.general.threads
+    bot = await world.restart(answer_in_thread=True)
+    assert bot.user is not None
+    await world.carol.send(thread, f"{bot.user.mention} {FOLLOW_UP}")
+    assert len(world.general.threads) == 1
+    answer = thread.last_message
+    assert answer is not None and answer.author.id == bot.user.id
+    assert "Nandakumar" in (answer.embeds[0].footer.text or "")
+    assert "41 moves" in (answer.embeds[0].description or "")
