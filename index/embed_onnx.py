@@ -151,6 +151,9 @@ class OnnxEmbedder:
 def _lower_priority() -> None:
     """Run this thread at a lower CPU priority (Linux nice is per thread)."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BULK_NICE)
+        thread = threading.get_native_id()
+        # Never raise it: a process already started at a lower priority stays there.
+        nice = max(os.getpriority(os.PRIO_PROCESS, thread), BULK_NICE)
+        os.setpriority(os.PRIO_PROCESS, thread, nice)
     except (AttributeError, OSError) as exc:  # not Linux, or not permitted
         log.debug("cannot lower the embedding thread's priority: %s", exc)
