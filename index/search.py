@@ -125,6 +125,9 @@ class OutletMatcher:
 
     def __init__(self, sources: Iterable[str]) -> None:
         names = sorted({s.strip() for s in sources if s.strip()}, key=len, reverse=True)
+        self._names = [
+            (name, re.split(r"\s+[|:-]\s+|:\s*", name, maxsplit=1)[0].strip()) for name in names
+        ]
         self._full = [(name, self._pattern([name])) for name in names]
         self._short: list[tuple[str, re.Pattern[str]]] = []
         for name in names:
@@ -137,6 +140,17 @@ class OutletMatcher:
     def _pattern(variants: list[str]) -> re.Pattern[str]:
         alternatives = "|".join(re.escape(v) for v in variants)
         return re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w])")
+
+    def knows(self, name: str) -> bool:
+        """Whether name is one of the outlets, the short name of one, or the start of one's
+        full name ("The Independent - Life" of "The Independent - Life and Style"), ignoring
+        case and a leading "The"."""
+        name = name.strip().lower().removeprefix("the ")
+        return len(name) >= 2 and any(
+            full.lower().removeprefix("the ").startswith(name)
+            or short.lower().removeprefix("the ") == name
+            for full, short in self._names
+        )
 
     def find(self, question: str) -> frozenset[str]:
         """The outlets named in question (every section of an outlet named by its short name)."""
@@ -300,12 +314,16 @@ class Retriever:
         s = self.settings
         if not (s.source_boost or s.date_boost):
             return Hints()
+        matcher = self.outlets(snapshot)
+        return Hints(sources=matcher.find(question), dates=mentioned_dates(question))
+
+    def outlets(self, snapshot: Snapshot) -> OutletMatcher:
+        """The outlets of the indexed articles (kept per index generation)."""
         with self._lock:
             if self._outlets is None or self._outlets[0] != snapshot.generation:
                 sources = {a.source for a in snapshot.articles()}
                 self._outlets = (snapshot.generation, OutletMatcher(sources))
-            matcher = self._outlets[1]
-        return Hints(sources=matcher.find(question), dates=mentioned_dates(question))
+            return self._outlets[1]
 
     def rank(self, snapshot: Snapshot, question: str, query: np.ndarray, k: int) -> list[Passage]:
         """The k best passages for question, best first.

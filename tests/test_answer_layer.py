@@ -8,7 +8,7 @@ import pytest
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.answer.extract import candidates
 from bot.answer.question import Kind, analyse
-from index.search import Passage
+from index.search import OutletMatcher, Passage
 from index.sentences import segments
 from tests.fakes import FakeEmbedder
 
@@ -201,6 +201,23 @@ def test_a_pick_by_absence_among_options_not_given_is_no_answer() -> None:
     p = passage("The council reopened the harbor bridge, the library and the museum on Monday.")
     assert ask("Which building did the council reopen on Monday?", [p]).found
     assert not ask("Which of these buildings did the council not reopen on Monday?", [p]).found
+
+
+def test_a_report_of_an_outlet_that_is_not_indexed_is_not_answered() -> None:
+    p = passage("The harbor bridge cost 1.2 billion dollars, officials said.")
+    known = OutletMatcher(["Harbor City Herald", "The Independent - Life and Style"])
+    question = "How much did the harbor bridge cost, according to a {} report?"
+    indexed = compose_answer(
+        question.format("Harbor City Herald"), [p], FakeEmbedder(), LOOSE, outlets=known
+    )
+    assert indexed.found
+    answer = compose_answer(
+        question.format("Bloomberg"), [p], FakeEmbedder(), LOOSE, outlets=known
+    )
+    assert not answer.found
+    assert answer.missing == ["Bloomberg reports (none are indexed)"]
+    # A name cut short at "and" is still the indexed outlet.
+    assert known.knows("Independent - Life") and not known.knows("Bloomberg")
 
 
 def test_a_part_with_no_evidence_is_named() -> None:

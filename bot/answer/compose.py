@@ -25,7 +25,7 @@ from bot.answer.evidence import (
 )
 from bot.answer.extract import Candidate, candidates
 from bot.answer.model import Answer, Claim, ShortAnswer, Source
-from bot.answer.question import Kind, Question, analyse, words_of
+from bot.answer.question import Kind, Question, analyse, cited_outlets, words_of
 from index.embed import Embedder
 from index.search import OutletMatcher, Passage
 
@@ -52,7 +52,7 @@ class AnswerSettings:
     min_confidence: float = 0.95
     # Each part of a multi-part question needs a sentence holding this share of its words;
     # the parts of a yes/no question, whose claims are paraphrased more, this share.
-    min_part_coverage: float = 0.4
+    min_part_coverage: float = 0.3
     min_yes_no_part_coverage: float = 0.25
     # Sentences whose short-answer candidates are weighed against each other.
     answer_pool: int = 4
@@ -68,6 +68,7 @@ def compose_answer(
     *,
     query: np.ndarray | None = None,
     weigh: Weigh | None = None,
+    outlets: OutletMatcher | None = None,
 ) -> Answer:
     """Answer question from passages, or say that they do not hold the answer.
 
@@ -78,6 +79,7 @@ def compose_answer(
         settings: thresholds and weights.
         query: the question's vector, if retrieval already computed it.
         weigh: a word's weight (rarer words weigh more); every word weighs 1 if not given.
+        outlets: the indexed outlets; a question citing another outlet's report is not answered.
 
     Every snippet is an exact span of its article: Source.snippet ==
     article.text[snippet_start:snippet_end], and so is a span short answer.
@@ -92,6 +94,11 @@ def compose_answer(
     common = common_words(passages)
     scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
+    if outlets is not None:
+        unknown = [o for o in cited_outlets(q.text) if not (outlets.knows(o) or outlets.find(o))]
+        if unknown:
+            missing = [f"{name} reports (none are indexed)" for name in unknown]
+            return _not_found(q, passages, nearest, settings, missing=missing)
     # A multi-part question needs evidence for each part (and says which part has none); a
     # simple one a sentence that is sure to be about it.
     parts = _part_evidence(q, gathered, passages, weigh, settings)

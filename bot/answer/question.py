@@ -76,6 +76,15 @@ _ORDER = re.compile(
     re.I,
 )
 MIN_PART_WORDS = 4
+# "a Bloomberg article", "the report by The Wall Street Journal": an outlet the question cites.
+_OUTLET_NAME = r"((?:[A-Z][\w&.]*(?:['’][A-Z]\w*)?\s+(?:[-|]\s+)?){1,6}?)"
+_CITED_OUTLET = (
+    re.compile(rf"\b(?:an?|the)\s+{_OUTLET_NAME}(?:article|report|piece|story|coverage)s?\b"),
+    re.compile(
+        r"\b(?:article|report|piece|story|coverage)s?\s+(?:from|by|in)\s+(?:the\s+)?"
+        r"((?:[A-Z][\w&.]*(?:['’][A-Z]\w*)?(?:\s+(?:[-|]\s+)?|(?=[,.?;:]|$))){1,6})"
+    ),
+)
 _NEGATED_CHOICE = re.compile(
     r"\bwhich (?:one )?of (?:these|the following|them)\b.*(?:\bnot\b|n['’]t\b|\bnever\b)", re.I
 )
@@ -149,6 +158,19 @@ def analyse(text: str) -> Question:
         asks_difference=kind is Kind.YES_NO and bool(_DIFFERENCE.search(focus)),
         negated_choice=bool(_NEGATED_CHOICE.search(text)),
     )
+
+
+def cited_outlets(text: str) -> list[str]:
+    """The outlets a question cites by name ("a Bloomberg article", "a report by The Wall
+    Street Journal"), quotes stripped, without a leading "The"."""
+    plain = re.sub(r"['‘’\"“”](?=[A-Z])|(?<=[\w.])['‘’\"“”](?=\s|[,.?]|$)", "", text)
+    found = []
+    for pattern in _CITED_OUTLET:
+        for name in pattern.findall(plain):
+            name = re.sub(r"^The\s+", "", name.strip(" -|"))
+            if name and name not in found:
+                found.append(name)
+    return found
 
 
 def _kind(text: str) -> tuple[Kind, str]:
