@@ -8,11 +8,13 @@ applies wins; the previous turn is the one referred to):
    for X ("Who heads Taobao?" then "What about Tmall?" -> "Who heads Tmall?").
 2. "that/this/these/those <noun>" where the noun is what the previous question asked for
    ("Which airline ...?" then "that airline"): the previous short answer.
-3. Pronouns: he/she/him/her (and possessives) stand for the previous short answer when a person
-   was asked for; they/them for a person or organisation answer; it/its for an organisation,
-   place or named thing (without a short answer: the first new name of the answer's first
-   quote, preferring names of two words or more); otherwise all of them stand for the previous
-   question's main name (or, if it names nothing, that quoted name).
+3. Pronouns (the first that is not a possessive decides which kind is meant; an "it" closing
+   a question after a copula, as in "Which animal was it?", is left alone): he/she/him/her
+   (and possessives) stand for the previous short answer when a person was asked for;
+   they/them for a person or organisation answer; it/its for an organisation, place or named
+   thing (without a short answer: the first new name of the answer's first quote, preferring
+   names of two words or more); otherwise all of them stand for the previous question's main
+   name (or, if it names nothing, that quoted name).
 4. A question with no name of its own that speaks of "the/that ... <noun>" ("How much was the
    deal worth?") gets the previous question's names added in brackets.
 
@@ -55,6 +57,7 @@ _NOT_A_NOUN = frozenset(
     "and or but to in on at for with as by from after before when about over up down out off "
     "into than that this so if while during since".split()
 )
+_COPULAS = frozenset("is was are were".split())
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)[\s?.!]*$", re.I)
 _AND_X = re.compile(r"^\s*and\s+(.+?)[\s?.!]*$", re.I)
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|these|those|the same)\s+([a-z]+)\b", re.I)
@@ -190,7 +193,11 @@ def _quoted_name(prev: Turn) -> str:
 def _pronouns(question: str, prev: Turn) -> str | None:
     tokens = re.split(r"(\W+)", question)
     lowered = [t.lower() for t in tokens]
-    group = next((g for w in lowered for g in (_PERSONAL, _PLURAL, _NEUTER) if w in g), None)
+    # A possessive often points inside the question ("What star announced his retirement on
+    # it?"), so the first pronoun that is not one decides what is referred to, if there is one.
+    found = [w for w in lowered if any(w in g for g in (_PERSONAL, _PLURAL, _NEUTER))]
+    first = next((w for w in found if w not in _POSSESSIVE), found[0] if found else "")
+    group = next((g for g in (_PERSONAL, _PLURAL, _NEUTER) if first in g), None)
     if group is None:
         return None
     referent = _referent(group[0], prev)
@@ -199,7 +206,15 @@ def _pronouns(question: str, prev: Turn) -> str | None:
     out = []
     for i, token in enumerate(tokens):
         word = token.lower()
-        if word in group:
+        # "Which animal was it?": an "it" closing the question after a copula is no reference.
+        closing = (
+            word == "it"
+            and i >= 2
+            and lowered[i - 2] in _COPULAS
+            and "?" in "".join(tokens[i + 1 :])
+            and not "".join(tokens[i + 1 :]).strip(" ?")
+        )
+        if word in group and not closing:
             following = next((t for t in tokens[i + 1 :] if t.strip()), "")
             owner = word in _POSSESSIVE and (
                 word != "her" or (following[:1].isalpha() and following.lower() not in _NOT_A_NOUN)

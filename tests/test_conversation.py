@@ -137,3 +137,19 @@ def test_without_a_short_answer_the_quote_names_the_person() -> None:
         "Taobao's CEO Trudy Dai met Jack Ma on Monday.",
     )
     assert resolve("When did she start?", [prev]).text == "When did CEO Trudy Dai start?"
+
+
+def test_a_possessive_can_point_inside_the_question() -> None:
+    history = [turn("What happened on Tuesday?")]
+    assert (
+        resolve("What star announced his retirement on it?", history).text
+        == "What star announced his retirement on Tuesday?"
+    )
+
+
+def test_a_closing_it_after_a_copula_is_no_reference() -> None:
+    history = [turn("What is the latest news about Florida?")]
+    assert (
+        resolve("A python was caught in it. Which animal was it?", history).text
+        == "A python was caught in Florida. Which animal was it?"
+    )
