@@ -28,10 +28,10 @@ from bot.eval import (
     percentile,
     prepare_data_dir,
 )
-from bot.service import Footnote
+from bot.service import Footnote, make_embedder
 from index.build import build_index
 from index.chunk import ChunkSettings
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder
 from index.errors import ConfigError
 
 CORPUS = "corpus.jsonl"
@@ -233,7 +233,7 @@ def realtimeqa(
 ) -> None:
     """Answer RealTimeQA's news-quiz questions end to end and print accuracy and abstention."""
     settings = load_settings()
-    embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
+    embedder = make_embedder(settings)
     result = run_quiz(data, embedder, work_dir, k, log=lambda line: typer.echo(line, err=True))
     typer.echo(quiz_summary(result))
     if json_path is not None:
