@@ -91,15 +91,18 @@ def copy_into_milvus(source: Reader, root: Path, milvus: MilvusBackend) -> tuple
     return filled, time.perf_counter() - started
 
 
-def count_calls(milvus: MilvusBackend) -> list[str]:
-    """Every request the Milvus backend makes from now on, by what it was for."""
-    calls: list[str] = []
+def count_calls(milvus: MilvusBackend) -> list[tuple[str, float]]:
+    """Every request the Milvus backend makes from now on: what it was for, its seconds."""
+    calls: list[tuple[str, float]] = []
     connection = milvus.connection
     call = connection.call
 
     def counted(what: str, fn: Any) -> Any:
-        calls.append(what)
-        return call(what, fn)
+        started = time.perf_counter()
+        try:
+            return call(what, fn)
+        finally:
+            calls.append((what, time.perf_counter() - started))
 
     connection.call = counted  # type: ignore[method-assign]
     return calls
@@ -180,6 +183,7 @@ def main() -> None:
             calls.clear()
             scores, latencies = run_questions(retriever, reader, questions, vectors)
             if name == "milvus":
+                milvus_calls = list(calls)
                 requests = len(calls) / (len(questions) + 1)
             r = aggregate(scores)
             print(
@@ -187,10 +191,16 @@ def main() -> None:
                 f"{r.map_at_10:.4f} | {percentile(latencies, 50):.1f} ms | "
                 f"{percentile(latencies, 95):.1f} ms |"
             )
-        kinds = Counter(calls)
+        kinds = Counter(what for what, _ in milvus_calls)
+        spent: dict[str, float] = {}
+        for what, seconds in milvus_calls:
+            spent[what] = spent.get(what, 0.0) + seconds
         print(
             f"Milvus requests per question: {requests:.1f} ("
-            + ", ".join(f"{k} {v / (len(questions) + 1):.1f}" for k, v in kinds.most_common())
+            + ", ".join(
+                f"{k} {v / (len(questions) + 1):.1f} x {1000 * spent[k] / v:.1f} ms"
+                for k, v in kinds.most_common()
+            )
             + ")"
         )
 

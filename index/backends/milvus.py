@@ -46,6 +46,7 @@ MAX_VARCHAR = 65_535
 COPY_BATCH = 1_000
 INSERT_BATCH = 500
 MANIFEST_KEY = "~manifest"
+VECTOR_CACHE = 4096
 CHUNK_FIELDS = [
     "id",
     "article_id",
@@ -329,6 +330,9 @@ class MilvusReader:
                 f"{self.manifest.chunks} in the manifest"
             )
         self._exact = self.manifest.chunks <= EXACT_MAX_CHUNKS
+        # Vectors of the chunks chunks() fetched: the retriever asks vector() for the keyword
+        # hits the dense search missed, right after (one request instead of one per chunk).
+        self._vectors: dict[int, np.ndarray] = {}
 
     def _call(self, what: str, fn: Callable[[Any], T]) -> T:
         """A call on the collections, loading them first if the server released them (as a
@@ -394,6 +398,9 @@ class MilvusReader:
         return [(int(h["id"]), float(h["distance"])) for h in hits[0]]
 
     def vector(self, chunk_id: int) -> np.ndarray:
+        cached = self._vectors.get(int(chunk_id))
+        if cached is not None:
+            return cached
         rows = self._call(
             "reading a vector",
             lambda c: c.query(
@@ -411,11 +418,14 @@ class MilvusReader:
         rows = self._call(
             "reading chunks",
             lambda c: c.query(
-                self._chunks, filter=f"id in [{id_list}]", output_fields=CHUNK_FIELDS
+                self._chunks, filter=f"id in [{id_list}]", output_fields=[*CHUNK_FIELDS, "vector"]
             ),
         )
+        if len(self._vectors) > VECTOR_CACHE:
+            self._vectors = {}
         out = {}
         for r in rows:
+            self._vectors[int(r["id"])] = np.asarray(r["vector"], dtype=np.float32)
             out[int(r["id"])] = ChunkRecord(
                 chunk_id=int(r["id"]),
                 article_id=r["article_id"],
