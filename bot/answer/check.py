@@ -7,8 +7,8 @@ A generated sentence is shown only if:
 3. every number it states (digits, with their thousands separators and decimals, a number word
    up to twenty, a scale word such as "million") is in the cited passages, as digits or words;
    month and day names are names, years are numbers, so dates are checked by 2 and 3;
-4. it means nearly what some sentence of the cited passages says: the embedder's cosine between
-   the two reaches min_similarity.
+4. it means nearly what some sentence (or two adjacent sentences) of the cited passages says:
+   the embedder's cosine between the two reaches min_similarity.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -147,7 +148,9 @@ def _plain(number: str) -> str:
 
 
 def _similarity(text: str, cited: str, embedder: Embedder) -> float:
-    """The cosine between text and the nearest sentence of the cited passages."""
+    """The cosine between text and the nearest sentence (or two adjacent sentences: a
+    generated sentence often joins two) of the cited passages."""
     sentences = [cited[s.start : s.end] for s in sentence_spans(cited)] or [cited]
-    vectors = embedder.embed([text, *sentences])
+    pairs = [f"{a} {b}" for a, b in pairwise(sentences)]
+    vectors = embedder.embed([text, *sentences, *pairs])
     return float(np.max(vectors[1:] @ vectors[0]))
