@@ -126,6 +126,9 @@ class MilvusConnection:
         logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 
         if self._uri.endswith(".db"):
+            # Milvus Lite's in-process gRPC server lacks AllocTimestamp, which pymilvus calls
+            # while it waits for an index; the call fails harmlessly, but grpc logs a traceback.
+            logging.getLogger("grpc._server").addFilter(_NOT_IMPLEMENTED)  # kept once
             Path(self._uri).parent.mkdir(parents=True, exist_ok=True)
             return MilvusClient(self._uri, timeout=self.timeout)
         return MilvusClient(uri=self._uri, token=self._token, timeout=self.timeout)
@@ -162,6 +165,14 @@ class MilvusConnection:
             if secret and secret != self.uri:
                 text = text.replace(secret, self.uri if secret == self._uri else "***")
         return text or type(exc).__name__
+
+
+class _NotImplementedFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage()
+
+
+_NOT_IMPLEMENTED = _NotImplementedFilter()
 
 
 def _quote(value: str) -> str:
