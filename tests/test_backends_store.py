@@ -395,3 +395,30 @@ def test_filters_by_outlet_and_date(settings: Settings, backend: Backend) -> Non
     assert reader.chunks([only[0]])[only[0]].title.startswith("City council approves")
     both = Where(sources=frozenset({"Valley Gazette"}), dates=frozenset({"2024-06-05"}))
     assert reader.dense(vector, 50, both) == [] and reader.keyword("council", 50, both) == []
+
+
+def test_the_cli_names_an_unreachable_milvus_in_one_line(
+    tmp_path: Path,
+    news_corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import bot.service
+    from tests.cli_runner import run_cli
+
+    monkeypatch.setattr(bot.service, "make_embedder", lambda settings: FakeEmbedder())
+    uri = f"http://127.0.0.1:{free_port()}"
+    for key, value in {
+        "FOOTNOTE_DATA_DIR": str(tmp_path / "data"),
+        "FOOTNOTE_CORPUS_DIR": str(news_corpus),
+        "FOOTNOTE_BACKEND": "milvus",
+        "FOOTNOTE_MILVUS_URI": uri,
+        "FOOTNOTE_MILVUS_TOKEN": "admin:hunter2",
+        "FOOTNOTE_MILVUS_TIMEOUT": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for args in (["ask", "Who won the chess championship?"], ["index"], ["status"]):
+        code, out, err = run_cli(args, monkeypatch, capsys)
+        assert code == 7, (args, out, err)
+        assert err.startswith(f"Error: the Milvus index at {uri} is unavailable"), err
+        assert "hunter2" not in err + out and "Traceback" not in err
