@@ -21,6 +21,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.service import Footnote, make_backend
 from index.backends import Backend, Where
+from index.backends.milvus import MilvusBackend
 from index.build import BuildReport, build_index
 from index.chunk import ChunkSettings
 from index.errors import ConfigError, IndexUnavailableError
@@ -422,3 +423,28 @@ def test_the_cli_names_an_unreachable_milvus_in_one_line(
         assert code == 7, (args, out, err)
         assert err.startswith(f"Error: the Milvus index at {uri} is unavailable"), err
         assert "hunter2" not in err + out and "Traceback" not in err
+
+
+def test_a_milvus_lite_file_held_by_another_process_is_explained(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "index.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom pymilvus import MilvusClient\n"
+            f"MilvusClient({str(path)!r}).list_collections()\nprint('held', flush=True)\n"
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        backend = MilvusBackend(str(path), data_dir=tmp_path / "data", timeout=2)
+        with pytest.raises(IndexUnavailableError, match="one process's at a time"):
+            backend.current()
+        assert "Traceback" not in capfd.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait(10)

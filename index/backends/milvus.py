@@ -129,6 +129,8 @@ class MilvusConnection:
             # Milvus Lite's in-process gRPC server lacks AllocTimestamp, which pymilvus calls
             # while it waits for an index; the call fails harmlessly, but grpc logs a traceback.
             logging.getLogger("grpc._server").addFilter(_NOT_IMPLEMENTED)  # kept once
+            # It logs a traceback when another process holds the file; call() says so in a line.
+            logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
             Path(self._uri).parent.mkdir(parents=True, exist_ok=True)
             return MilvusClient(self._uri, timeout=self.timeout)
         return MilvusClient(uri=self._uri, token=self._token, timeout=self.timeout)
@@ -146,8 +148,16 @@ class MilvusConnection:
             return fn(client)
         except (MilvusException, grpc.RpcError, OSError, RuntimeError) as exc:
             self.reset()
+            hint = ""
+            if self._uri.endswith(".db") and "Open local milvus failed" in str(exc):
+                hint = (
+                    " (a Milvus Lite file is one process's at a time: is another footnote "
+                    "process using it? For several, run `milvus-lite server` and use its "
+                    "http:// address)"
+                )
             raise IndexUnavailableError(
-                f"the Milvus index at {self.uri} is unavailable ({what}): {self._clean(exc)}"
+                f"the Milvus index at {self.uri} is unavailable ({what}): "
+                f"{self._clean(exc)}{hint}"
             ) from None
 
     def reset(self) -> None:
