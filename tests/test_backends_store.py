@@ -448,3 +448,37 @@ def test_a_milvus_lite_file_held_by_another_process_is_explained(
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_milvus_publishes_hnsw_above_the_exact_limit(
+    tmp_path: Path, news_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_MAX_CHUNKS the vectors get an HNSW index (searched with ef >= n); on this
+    small corpus it finds the same neighbours as exact search."""
+    import index.backends.milvus as milvus_module
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=news_corpus,
+        backend="milvus",
+        milvus_uri=str(tmp_path / "m" / "index.db"),
+    )
+    backend = make_backend(settings)
+    embedder = FakeEmbedder()
+    build(settings, backend, embedder)
+    exact = backend.open(backend.current() or "")
+    vector = embedder.embed(["harbor bridge cost"])[0]
+    expected = exact.dense(vector, 5)
+
+    monkeypatch.setattr(milvus_module, "EXACT_MAX_CHUNKS", 2)
+    report = build(settings, backend, embedder, rebuild=True)
+    hnsw = backend.open(backend.current() or "")
+    assert hnsw.generation == report.generation and not hnsw._exact  # type: ignore[attr-defined]
+    described = backend.connection.call(  # type: ignore[attr-defined]
+        "describing", lambda c: c.describe_index(hnsw._chunks, "vector")  # type: ignore[attr-defined]
+    )
+    assert described["index_type"] == "HNSW"
+    got = hnsw.dense(vector, 5)
+    assert [c for c, _ in got] == [c for c, _ in expected] or dict(got) == pytest.approx(
+        dict(expected), abs=1e-5
+    )
