@@ -274,10 +274,16 @@ class MilvusBackend:
         return build_lock(self.data_dir)
 
     def current(self) -> str | None:
+        from pymilvus.exceptions import MilvusException
+
         def target(client: Any) -> str | None:
-            if self.alias not in client.list_aliases().get("aliases", []):
-                return None
-            return str(client.describe_alias(self.alias)["collection_name"])
+            # One request a question: an alias that does not exist (yet) is an error reply.
+            try:
+                return str(client.describe_alias(self.alias)["collection_name"])
+            except MilvusException as exc:
+                if re.search(r"not (exist|found)", str(exc), re.I):
+                    return None
+                raise
 
         collection = self.connection.call("reading its alias", target)
         if collection is None:
