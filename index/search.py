@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -338,18 +338,18 @@ class Retriever:
         """
         vectors = np.atleast_2d(query)
         parts = self.parts(question)
-        whole = self._rank_one(snapshot, question, vectors[0], k)
+        # Each outlet a multi-part question names gets its own list too, drawn from the same
+        # candidates as the whole question's: evidence from every report.
+        outlets = sorted(self.hints(snapshot, question).sources) if parts else []
+        whole, *by_outlet = self._rank_one(
+            snapshot, question, vectors[0], k, outlets if len(outlets) >= 2 else []
+        )
         if not parts or len(vectors) < len(parts) + 1:
             return whole
-        lists = [whole] + [
-            self._rank_one(snapshot, part, vector, k)
-            for part, vector in zip(parts, vectors[1:], strict=False)
-        ]
-        # Each outlet the question names gets its own list: evidence from every report.
-        outlets = sorted(self.hints(snapshot, question).sources)
-        if len(outlets) >= 2:
-            lists += [self._rank_one(snapshot, question, vectors[0], k, o) for o in outlets]
-        return _interleave(lists, k, self.settings.part_lead)
+        lists = [whole]
+        for part, vector in zip(parts, vectors[1:], strict=False):
+            lists.append(self._rank_one(snapshot, part, vector, k)[0])
+        return _interleave(lists + by_outlet, k, self.settings.part_lead)
 
     def _rank_one(
         self,
@@ -357,10 +357,10 @@ class Retriever:
         question: str,
         vector: np.ndarray,
         k: int,
-        outlet: str | None = None,
-    ) -> list[Passage]:
-        """Dense + keyword fusion for one text, boosted by the outlets and dates it names
-        (only the chunks of outlet, if given)."""
+        outlets: Sequence[str] = (),
+    ) -> list[list[Passage]]:
+        """Dense + keyword fusion for one text, boosted by the outlets and dates it names: its
+        k best passages, then for each of outlets the k best of that outlet's candidates."""
         s = self.settings
         dense = snapshot.dense(vector, max(s.dense_candidates, k))
         keyword = snapshot.keyword(question, max(s.keyword_candidates, k))
@@ -368,26 +368,31 @@ class Retriever:
         keyword_rank = {cid: r for r, (cid, _) in enumerate(keyword, 1)}
         fused = self._fuse(dense_rank, keyword_rank)
         hints = self.hints(snapshot, question)
-        wide = bool(hints.sources or hints.dates or s.per_article)
+        wide = bool(hints.sources or hints.dates or s.per_article or outlets)
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
         records = snapshot.chunks(ranked if wide else ranked[:k])
         if hints.sources or hints.dates:
             fused = {cid: v + self._boost(records.get(cid), hints) for cid, v in fused.items()}
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        if outlet is not None:
-            ranked = [cid for cid in ranked if cid in records and records[cid].source == outlet]
-        best = _diverse(ranked, records, k, s.per_article)
         dense_scores = dict(dense)
-        passages = []
-        for chunk_id in best:
-            rec = records.get(chunk_id)
-            if rec is None:
-                continue
-            similarity = dense_scores.get(chunk_id)
-            if similarity is None:
-                similarity = float(snapshot.vector(chunk_id) @ vector)
-            passages.append(_passage(rec, fused[chunk_id], similarity, dense_rank, keyword_rank))
-        return passages
+
+        def passages(ids: list[int]) -> list[Passage]:
+            out = []
+            for chunk_id in _diverse(ids, records, k, s.per_article):
+                rec = records.get(chunk_id)
+                if rec is None:
+                    continue
+                similarity = dense_scores.get(chunk_id)
+                if similarity is None:
+                    similarity = float(snapshot.vector(chunk_id) @ vector)
+                out.append(_passage(rec, fused[chunk_id], similarity, dense_rank, keyword_rank))
+            return out
+
+        lists = [passages(ranked)]
+        for outlet in outlets:
+            own = [cid for cid in ranked if cid in records and records[cid].source == outlet]
+            lists.append(passages(own))
+        return lists
 
     def _fuse(self, dense_rank: dict[int, int], keyword_rank: dict[int, int]) -> dict[int, float]:
         """Weighted reciprocal rank fusion of the two candidate lists."""
