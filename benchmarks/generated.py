@@ -13,7 +13,9 @@ Every answerable question goes through Footnote.ask with the model configured. P
 extractive accuracy (the same questions without the model), the accuracy of what is shown with
 the model (the checked generated answer, or the extractive fallback), how often a generated
 answer was shown and how accurate those were, the share of generated sentences the check
-rejected and why, and why answers fell back. Benchmark only: it needs the model server.
+rejected and why (and, for sentences that cite nothing, what the other rules would say had
+they cited every passage given: how many state names, numbers or meanings the passages do
+not), and why answers fell back. Benchmark only: it needs the model server.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer
+from bot.answer import Answer, Generated
+from bot.answer.check import check
 from bot.config import load_settings
 from bot.eval import contains_answer, prepare_data_dir
 from bot.eval_realtimeqa import CORPUS, load_quiz
@@ -82,14 +85,23 @@ def main(argv: list[str] | None = None) -> None:
         questions = questions[: args.limit]
     rows: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
+    uncited: Counter[str] = Counter()
     notes: Counter[str] = Counter()
     for i, q in enumerate(questions, 1):
         plain = extractive.ask(q.text)
         started = time.perf_counter()
         answer = generating.ask(q.text)
         seconds = time.perf_counter() - started
+        given: dict[int, str] = {}
+        if generator.rejected:
+            _, given = generator.prompt(q.text, [], plain)
         for rejected in generator.rejected:
             reasons[_reason(rejected.reason)] += 1
+            if rejected.reason == "cites no passage" and given:
+                # What the check would say had it cited every passage it was given.
+                cited = Generated(rejected.sentence.text, tuple(given))
+                verdict = check(cited, given, embedder, generator.settings.min_similarity)
+                uncited["passes" if verdict.ok else _reason(verdict.reason)] += 1
         if answer.note:
             notes[answer.note.split(";")[0]] += 1
         rows.append(
@@ -123,6 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     for reason, count in reasons.most_common():
         print(f"    {count:4d} {reason}")
+    if uncited:
+        print("  sentences citing nothing, checked as if they cited every passage given:")
+        for reason, count in uncited.most_common():
+            print(f"    {count:4d} {reason}")
     print("  fallbacks:")
     for note, count in notes.most_common():
         print(f"    {count:4d} {note}")
