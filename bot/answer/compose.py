@@ -114,17 +114,16 @@ def compose_answer(
         or (not parts and _confidence(q, scored, weigh) < settings.min_confidence)
     ):
         return _not_found(q, passages, nearest, settings)
-    usable = scored
     if q.kind is Kind.YES_NO:
-        return _yes_no(q, usable, [e for _, e in parts if e is not None], settings)
-    spot = _short_answer(q, usable, settings, common)
+        return _yes_no(q, scored, [e for _, e in parts if e is not None], settings)
+    spot = _short_answer(q, scored, settings, common)
     if spot is None and q.kind in STRICT_KINDS:
-        return _not_found(q, passages, scored, settings)
-    lead = usable[0]
+        return _not_found(q, passages, nearest, settings)
+    lead = scored[0]
     if spot is not None:
         # The quote holding the short answer leads, with its sentence before if it is there.
         lead = replace(spot.evidence, quote_context=spot.where == "context")
-    chosen = _choose(lead, [e for _, e in parts if e is not None], usable, settings)
+    chosen = _choose(lead, [e for _, e in parts if e is not None], scored, settings)
     claims, sources = _cite(chosen)
     short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
