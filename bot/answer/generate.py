@@ -85,7 +85,9 @@ class Generator:
             timeout=settings.timeout,
             max_retries=0,  # a 429 or a slow model falls back to the extractive answer at once
         )
-        self.rejected: list[Rejected] = []  # the last answer's, for benchmarks
+        # The last answer's rejected sentences, for benchmarks (answers running at once each
+        # count their own in Answer.dropped; this holds whichever finished last).
+        self.rejected: list[Rejected] = []
 
     def answer(
         self,
@@ -101,16 +103,19 @@ class Generator:
             question: the question as looked up (a follow-up's references resolved).
             on_sentence: called with each sentence that passed the check, as it streams in.
         """
-        self.rejected = []
+        rejected: list[Rejected] = []
+        self.rejected = rejected
         if not extractive.found or not extractive.sources:
             return extractive  # no quotes to stand under it: abstaining stays abstaining
         messages, passages = self.prompt(question, history, extractive)
         try:
-            kept = self._generate(messages, passages, on_sentence)
+            kept = self._generate(messages, passages, on_sentence, rejected)
         except GenerationFailed as exc:
             log.info("generation failed: %s", exc)
-            return replace(extractive, note=f"{exc}; {FALLBACK}", dropped=len(self.rejected))
-        return replace(extractive, generated=kept, dropped=len(self.rejected))
+            return replace(extractive, note=f"{exc}; {FALLBACK}", dropped=len(rejected))
+        finally:
+            self.rejected = rejected
+        return replace(extractive, generated=kept, dropped=len(rejected))
 
     def prompt(
         self, question: str, history: Sequence[Turn], extractive: Answer
@@ -151,6 +156,7 @@ class Generator:
         messages: list[dict[str, str]],
         passages: Mapping[int, str],
         on_sentence: OnSentence | None,
+        rejected: list[Rejected],
     ) -> list[Generated]:
         kept: list[Generated] = []
 
@@ -162,7 +168,7 @@ class Generator:
                     if on_sentence is not None:
                         on_sentence(sentence)
                 else:
-                    self.rejected.append(Rejected(sentence, verdict.reason))
+                    rejected.append(Rejected(sentence, verdict.reason))
                     log.info("generated sentence dropped (%s): %s", verdict.reason, sentence.text)
 
         text = ""
@@ -172,7 +178,7 @@ class Generator:
             take(done)
         take(split_sentences(text))
         if not kept:
-            if self.rejected:
+            if rejected:
                 raise GenerationFailed(
                     "The model's answer did not pass the check against its sources"
                 )
