@@ -1225,3 +1225,35 @@ async def test_a_mention_answer_streams_into_its_reply(
     assert str(replies[0]["message_reference"]["message_id"]) == asked["id"]
     assert fake.calls("PATCH", f"/channels/{fake.channels['general']}/messages/{replies[0]['id']}")
     assert replies[0]["embeds"][0]["description"].startswith("The bridge cost 1.2 billion")
+
+
+async def test_generated_answers_stream_into_the_thread_they_open(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings, llm: FakeLLM
+) -> None:
+    changes = model_settings(settings, llm) | {"answer_in_thread": True}
+    service = Footnote(settings.model_copy(update=changes), embedder=FakeEmbedder())
+    bot = await start_bot(service=service, **changes)
+    bot.stream_interval = 0.2
+    text = "The bridge cost 1.2 billion dollars [1]. It spans 1,400 metres [1]."
+    llm.script = [Reply(text, delay=0.05), Reply(text, delay=0.05)]
+    # A mention: the thread opens on the question, the stream goes into it and becomes the answer.
+    asked = await fake.say(f"<@{fake.bot_id}> {BRIDGE}")
+    thread, answer = await thread_and_answer(fake, asked["id"])
+    assert thread["name"] == BRIDGE
+    final = await fake.wait_for(
+        lambda: (m := fake.messages[answer["id"]]).get("embeds") and m, TIMEOUT
+    )
+    assert final["embeds"][0]["description"].startswith("The bridge cost 1.2 billion")
+    assert fake.calls("PATCH", f"/channels/{thread['id']}/messages/{answer['id']}")
+    assert not [m for m in fake.bot_messages() if m.get("message_reference")]  # none inline
+    # /ask: the intro in the channel, the thread on it, the stream in the thread.
+    interaction = await fake.slash("ask", {"question": BRIDGE}, by="carol")
+    intro = await reply_to(fake, interaction)
+    assert "asked: How much did the bridge cost?" in intro["content"]
+    thread, answer = await thread_and_answer(fake, intro["id"])
+    final = await fake.wait_for(
+        lambda: (m := fake.messages[answer["id"]]).get("embeds") and m, TIMEOUT
+    )
+    assert final["embeds"][0]["description"].startswith("The bridge cost 1.2 billion")
+    assert fake.calls("PATCH", f"/channels/{thread['id']}/messages/{answer['id']}")
+    assert not intro.get("embeds")  # the answer is in the thread, not on the intro

@@ -337,17 +337,25 @@ class FootnoteBot(commands.Bot):
                 and isinstance(message.channel, discord.TextChannel)
             )
             streamed: list[discord.Message] = []
+            opened: list[discord.Thread] = []
 
             async def show(text: str) -> None:
                 if streamed:
                     await streamed[0].edit(content=text)
+                    return
+                # Thread mode: the stream goes into the answer's thread, opened at its first
+                # sentence (inline if the thread cannot be opened).
+                thread = await self._open_thread(message, question) if threaded else None
+                if thread is not None:
+                    opened.append(thread)
+                    streamed.append(await thread.send(text))
                 else:
                     streamed.append(await message.reply(text, mention_author=False))
 
             async with message.channel.typing(), self.streaming(show) as stream:
-                answer, key = await self.answer(
-                    question, message.author.id, conversation, None if threaded else stream
-                )
+                answer, key = await self.answer(question, message.author.id, conversation, stream)
+            if opened:
+                conversation = f"thread:{opened[0].id}"
             await self._reply_with_answer(
                 message, answer, key, conversation, streamed[0] if streamed else None
             )
@@ -386,13 +394,8 @@ class FootnoteBot(commands.Bot):
             and self.settings.answer_in_thread
             and isinstance(message.channel, discord.TextChannel)
         ):
-            try:
-                thread = await message.create_thread(
-                    name=clip(answer.question, THREAD_NAME_LIMIT), auto_archive_duration=1440
-                )
-            except discord.HTTPException as exc:
-                log.warning("could not open a thread, answering inline: %s", one_line(exc))
-            else:
+            thread = await self._open_thread(message, answer.question)
+            if thread is not None:
                 sent = await thread.send(content=note_line(answer), embed=embed, view=view)
                 await self.remember_turn(f"thread:{thread.id}", answer, [sent.id])
                 return
@@ -400,6 +403,16 @@ class FootnoteBot(commands.Bot):
             content=note_line(answer), embed=embed, view=view, mention_author=False
         )
         await self.remember_turn(conversation or f"message:{sent.id}", answer, [sent.id])
+
+    async def _open_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
+        """A thread on message named after question; None (logged) if Discord refuses it."""
+        try:
+            return await message.create_thread(
+                name=clip(question, THREAD_NAME_LIMIT), auto_archive_duration=1440
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not open a thread, answering inline: %s", one_line(exc))
+            return None
 
     async def build(
         self,
@@ -473,30 +486,51 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
         and isinstance(channel, discord.TextChannel)
     )
 
-    async def show(partial_text: str) -> None:
-        await interaction.edit_original_response(content=partial_text)
+    # Thread mode: an intro message in the channel, the answer in a thread on it. The thread
+    # is opened at the stream's first sentence, or once the answer is ready; if Discord
+    # refuses it, the answer goes inline.
+    intro: list[discord.Message] = []
+    opened: list[discord.Thread | None] = []
+    in_thread: list[discord.Message] = []
 
-    async with bot.streaming(show) as stream:
-        answer, key = await bot.answer(
-            text, interaction.user.id, conversation, None if threaded else stream
-        )
-    embed, view = answer_embed(answer), answer_view(answer, key)
-    note = note_line(answer)
-    if threaded and isinstance(channel, discord.TextChannel):
-        intro = clip(
-            f"**{verbatim(interaction.user.display_name)}** asked: {verbatim(text)}", CONTENT_LIMIT
-        )
-        message = await interaction.followup.send(intro, wait=True)
+    async def open_thread() -> discord.Thread | None:
+        if opened or not isinstance(channel, discord.TextChannel):
+            return opened[0] if opened else None
+        line = f"**{verbatim(interaction.user.display_name)}** asked: {verbatim(text)}"
+        intro.append(await interaction.followup.send(clip(line, CONTENT_LIMIT), wait=True))
         mark_replied(interaction)
         try:
             # Through the channel: a follow-up message carries no guild to start a thread from.
-            thread = await channel.create_thread(
-                name=clip(text, THREAD_NAME_LIMIT), message=message, auto_archive_duration=1440
+            thread: discord.Thread | None = await channel.create_thread(
+                name=clip(text, THREAD_NAME_LIMIT), message=intro[0], auto_archive_duration=1440
             )
         except discord.HTTPException as exc:
             log.warning("could not open a thread, answering inline: %s", one_line(exc))
+            thread = None
+        opened.append(thread)
+        return thread
+
+    async def show(partial_text: str) -> None:
+        if in_thread:
+            await in_thread[0].edit(content=partial_text)
+        elif threaded and (thread := await open_thread()) is not None:
+            in_thread.append(await thread.send(partial_text))
+        else:
+            await interaction.edit_original_response(content=partial_text)
+
+    async with bot.streaming(show) as stream:
+        answer, key = await bot.answer(text, interaction.user.id, conversation, stream)
+    embed, view = answer_embed(answer), answer_view(answer, key)
+    note = note_line(answer)
+    if threaded:
+        thread = await open_thread()
+        if thread is None:
             await interaction.edit_original_response(content=note, embed=embed, view=view)
-            await bot.remember_turn(f"message:{message.id}", answer, [message.id])
+            anchor = intro[0] if intro else await interaction.original_response()
+            await bot.remember_turn(f"message:{anchor.id}", answer, [anchor.id])
+        elif in_thread:  # the streamed sentences become the whole answer
+            await in_thread[0].edit(content=note, embed=embed, view=view)
+            await bot.remember_turn(f"thread:{thread.id}", answer, [in_thread[0].id])
         else:
             sent = await thread.send(content=note, embed=embed, view=view)
             await bot.remember_turn(f"thread:{thread.id}", answer, [sent.id])
