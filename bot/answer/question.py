@@ -223,10 +223,20 @@ def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
     return Kind.DESCRIPTION, ""
 
 
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve dozen hundred thousand".split()
+)
+
+
 def _names(text: str) -> frozenset[str]:
-    """Proper names and numbers in a question: capitalised words after the first, and figures."""
+    """Proper names and numbers in a question: capitalised words after the first, figures and
+    number words ("What three directions ...?" asks for a sentence with three of them)."""
     words = re.findall(r"[\w'’.-]+", text.replace("’", "'"))
     picked = [
-        w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w)
+        w
+        for i, w in enumerate(words)
+        if (i > 0 and w[:1].isupper())
+        or any(c.isdigit() for c in w)
+        or w.lower() in _NUMBER_WORDS
     ]
     return words_of(" ".join(picked))
