@@ -29,11 +29,9 @@ from pathlib import Path
 from bot.answer import Answer
 from bot.config import load_settings
 from bot.conversation import Turn
-from bot.eval import contains_answer, prepare_data_dir
-from bot.eval_realtimeqa import CORPUS, load_quiz
+from bot.eval import contains_answer
+from bot.eval_realtimeqa import index_quiz_corpus, load_quiz
 from bot.service import Footnote
-from index.build import build_index
-from index.chunk import ChunkSettings
 from index.embed import SentenceTransformerEmbedder
 
 _CAPITALISED = re.compile(r"[A-Z][\w’'&-]*(?:\s+(?:of\s+|de\s+)?[A-Z][\w’'&-]*)*")
@@ -97,11 +95,9 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = load_settings()
     embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
-    chunking = ChunkSettings()
-    data_dir = prepare_data_dir(args.work_dir, args.data, chunking, embedder.name, CORPUS)
-    corpus_dir = data_dir.parent / "corpus"
-    print(f"indexing {args.data / CORPUS} into {data_dir}", file=sys.stderr)
-    build_index(corpus_dir, data_dir, embedder, chunking)
+    data_dir, corpus_dir = index_quiz_corpus(
+        args.data, embedder, args.work_dir, lambda line: print(line, file=sys.stderr)
+    )
     service = Footnote(load_settings(data_dir=data_dir, corpus_dir=corpus_dir), embedder)
 
     convs = conversations(args.data)

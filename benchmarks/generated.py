@@ -31,11 +31,9 @@ from typing import Any
 from bot.answer import Answer, Generated
 from bot.answer.check import check
 from bot.config import load_settings
-from bot.eval import contains_answer, prepare_data_dir
-from bot.eval_realtimeqa import CORPUS, load_quiz
+from bot.eval import contains_answer
+from bot.eval_realtimeqa import index_quiz_corpus, load_quiz
 from bot.service import Footnote
-from index.build import build_index
-from index.chunk import ChunkSettings
 from index.embed import SentenceTransformerEmbedder
 
 
@@ -58,11 +56,9 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = load_settings()
     embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
-    chunking = ChunkSettings()
-    data_dir = prepare_data_dir(args.work_dir, args.data, chunking, embedder.name, CORPUS)
-    corpus_dir = data_dir.parent / "corpus"
-    print(f"indexing {args.data / CORPUS} into {data_dir}", file=sys.stderr)
-    build_index(corpus_dir, data_dir, embedder, chunking)
+    data_dir, corpus_dir = index_quiz_corpus(
+        args.data, embedder, args.work_dir, lambda line: print(line, file=sys.stderr)
+    )
     base = load_settings(data_dir=data_dir, corpus_dir=corpus_dir)
     extractive = Footnote(base, embedder)
     generating = Footnote(

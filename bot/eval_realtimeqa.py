@@ -170,6 +170,19 @@ def _share(flags: Any) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def index_quiz_corpus(
+    data: Path, embedder: Embedder, work: Path, log: Callable[[str], None] = lambda _: None
+) -> tuple[Path, Path]:
+    """Index the benchmark's corpus.jsonl under work (reused when unchanged); returns the data
+    and corpus directories a Footnote settings object takes."""
+    chunking = ChunkSettings()
+    data_dir = prepare_data_dir(work, data, chunking, embedder.name, corpus_file=CORPUS)
+    corpus_dir = data_dir.parent / "corpus"
+    log(f"indexing {data / CORPUS} into {data_dir}")
+    build_index(corpus_dir, data_dir, embedder, chunking)
+    return data_dir, corpus_dir
+
+
 def run_quiz(
     data: Path,
     embedder: Embedder,
@@ -179,12 +192,8 @@ def run_quiz(
 ) -> QuizResult:
     """Index the benchmark corpus, ask every question through Footnote and score the answers."""
     questions = load_quiz(data)
-    chunking = ChunkSettings()
     with _work_dir(work_dir) as work:
-        data_dir = prepare_data_dir(work, data, chunking, embedder.name, corpus_file=CORPUS)
-        corpus_dir = data_dir.parent / "corpus"
-        log(f"indexing {data / CORPUS} into {data_dir}")
-        build_index(corpus_dir, data_dir, embedder, chunking)
+        data_dir, corpus_dir = index_quiz_corpus(data, embedder, work, log)
         settings = load_settings(data_dir=data_dir, corpus_dir=corpus_dir, top_k=top_k)
         service = Footnote(settings, embedder=embedder)
         texts: dict[str, str] = {}
