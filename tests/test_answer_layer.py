@@ -82,6 +82,29 @@ def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE
         ("Why did the council close the schools?", Kind.DESCRIPTION),
         ("Did the Herald report the bridge opening?", Kind.YES_NO),
         ("After the report by the Herald on March 3, was the bridge open?", Kind.YES_NO),
+        # The head noun ends at a preposition or determiner: not "years" or "week".
+        ("The fossil may come from which mammal over 900 years ago?", Kind.NAME),
+        ("The mayor toured which district this week, angering the council?", Kind.PLACE),
+        ("Which head of state resigned on Monday?", Kind.PERSON),
+        ("He starred in which iconic TV series?", Kind.NAME),
+        ("What was the magnitude of the earthquake?", Kind.NUMBER),
+        ("What was the highest average price for a litre of milk in May?", Kind.MONEY),
+        ("How soon could the new ferry be running?", Kind.DATE),
+        # The question is the sentence that asks; a relative "who" or "what" is no question.
+        (
+            "Police detained a man who had planned a protest at the fair. Where was the fair?",
+            Kind.PLACE,
+        ),
+        (
+            "Millions saw their records exposed in what may be the largest leak ever. Where did "
+            "the leak happen?",
+            Kind.PLACE,
+        ),
+        (
+            "The army said it had captured the rebel commander, who led which militia?",
+            Kind.ORGANISATION,
+        ),
+        ("The novelist, who died this week, was best known for which book?", Kind.NAME),
     ],
 )
 def test_the_kind_of_answer_asked_for(question: str, kind: Kind) -> None:
@@ -211,9 +234,7 @@ def test_a_report_of_an_outlet_that_is_not_indexed_is_not_answered() -> None:
         question.format("Harbor City Herald"), [p], FakeEmbedder(), LOOSE, outlets=known
     )
     assert indexed.found
-    answer = compose_answer(
-        question.format("Bloomberg"), [p], FakeEmbedder(), LOOSE, outlets=known
-    )
+    answer = compose_answer(question.format("Bloomberg"), [p], FakeEmbedder(), LOOSE, outlets=known)
     assert not answer.found
     assert answer.missing == ["Bloomberg reports (none are indexed)"]
     # A name cut short at "and" is still the indexed outlet.

@@ -40,7 +40,7 @@ _HEAD_KINDS: dict[Kind, str] = {
         "justice king queen prince princess pope lawmaker candidate spokesperson economist "
         "analyst investor billionaire entrepreneur journalist host comedian quarterback pitcher "
         "striker goalkeeper captain chairman chairwoman mayor member figure icon legend "
-        "designer scientist researcher doctor prodigy individual"
+        "designer scientist researcher doctor prodigy individual head"
     ),
     Kind.ORGANISATION: (
         "company companies firm business corporation brand retailer chain startup maker "
@@ -48,12 +48,13 @@ _HEAD_KINDS: dict[Kind, str] = {
         "channel outlet newspaper publication magazine studio label team club franchise "
         "organization organisation group agency institution university college school "
         "party union league federation association charity platform service app website site "
-        "exchange fund giant conglomerate operator provider developer publisher"
+        "exchange fund giant conglomerate operator provider developer publisher supermarket "
+        "store militia"
     ),
     Kind.PLACE: (
         "country countries nation state city town village capital continent region province "
         "territory island county district neighborhood neighbourhood place location venue "
-        "stadium park river lake mountain sea ocean border airport port"
+        "stadium park river lake mountain sea ocean border airport port area borough"
     ),
     Kind.DATE: "year day date month week decade century season era time",
     Kind.MONEY: "price cost fee salary sum fine budget value valuation revenue amount worth",
@@ -175,17 +176,58 @@ def cited_outlets(text: str) -> list[str]:
 
 def _kind(text: str) -> tuple[Kind, str]:
     """The kind of answer asked for, and the focus noun if any."""
-    clauses = [c.strip() for c in re.split(r"[,;:]\s+|\.\s+", text) if c.strip()]
-    # The question proper is the clause with a wh-word, else the last; a leading clause that
-    # opens with an auxiliary makes it a yes/no question ("Did ...", "..., was there ...?").
-    for clause in clauses:
+    # A question opening with an auxiliary, or a clause opening with one before any wh-word,
+    # is a yes/no question ("Did ... compared to what ...?", "..., was there ...?").
+    for n, clause in enumerate(c.strip() for c in re.split(r"[,;:]\s+|\.\s+", text)):
+        if not clause:
+            continue
         first = clause.split()[0].lower().strip("\"'“‘(")
-        if first in _AUXILIARIES and not _WH.search(clause):
+        if first in _AUXILIARIES and (n == 0 or not _WH.search(clause)):
             return Kind.YES_NO, clause
-        match = _WH.search(clause)
-        if match:
-            return _wh_kind(match.group(1).lower(), clause[match.end() :])
-    return Kind.DESCRIPTION, ""
+        if _WH.search(clause):
+            break
+    # The question proper is the sentence that asks (the last one ending in "?"): "Police
+    # arrested a man who ... . Where was the event?" asks where.
+    sentences = re.split(r"(?<=[.?!])\s+(?=[\"“‘(]?[A-Z])", text)
+    asking = [s for s in sentences if s.rstrip().endswith("?") and _WH.search(s)]
+    sentence = asking[-1].strip() if asking else text
+    matches = list(_WH.finditer(sentence))
+    if not matches:
+        return Kind.DESCRIPTION, ""
+    # A question opening with its wh-word asks with it; otherwise a "who"/"what" inside it may
+    # be relative ("the commander, who led which militia?"), and "which"/"how many" asks.
+    opening = [m for m in matches if re.match(r"^[\"'“‘(]?(?:\w+\s+){0,2}$", sentence[: m.start()])]
+    if opening:
+        chosen = opening[0]
+    else:
+        asking_wh = [
+            m
+            for m in matches
+            if m.group(1).lower() in ("which", "how")
+            or (m.group(1).lower() == "what" and not _RELATIVE_WHAT.match(sentence[m.end() :]))
+        ]
+        chosen = (asking_wh or matches)[-1]
+    return _wh_kind(chosen.group(1).lower(), sentence[chosen.end() :])
+
+
+# "in what may be the largest ...": "what" as a relative pronoun, not a question.
+_RELATIVE_WHAT = re.compile(r"\s+(?:could|may|might|would|appears|seems)\b", re.I)
+# Where a head noun phrase ends: "what animal over 600 years ago", "which area this week".
+_PHRASE_END = frozenset(
+    "of in on at for from to by with over under about after before during since than as into "
+    "this that these those the a an his her its their our my your is are was were did does do "
+    "has have had will would could can should may might be been".split()
+)
+# "What was the magnitude of ...", "Which of these players ...": words before the head.
+_LEAD_IN = frozenset("is are was were the a an of these those following one".split())
+
+
+def _head_kind(word: str) -> Kind | None:
+    """The kind a head noun names, singular or plural ("countries", "players")."""
+    for form in (word, word[:-3] + "y" if word.endswith("ies") else "", word[:-1]):
+        if form and form in _HEADS and (form == word or word.endswith("s")):
+            return _HEADS[form]
+    return None
 
 
 def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
@@ -204,22 +246,32 @@ def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
             return Kind.NUMBER, ""
         if nxt == "much":
             return Kind.MONEY, ""
+        if nxt in ("soon", "early", "late"):
+            return Kind.DATE, ""
         if nxt in ("long", "old", "far", "big", "large", "high", "fast", "tall"):
             return Kind.NUMBER, ""
         return Kind.DESCRIPTION, ""
-    # which / what: the first noun-like word after it, skipping determiners and adjectives we
-    # cannot tell from nouns; the head-noun table decides.
-    for word in after[:4]:
-        if word in ("is", "are", "was", "were", "did", "does", "do", "has", "have", "will"):
+    # which / what: the head noun of the phrase after it (up to a comma: "which letter,
+    # representing ..."); the head-noun table decides.
+    words = re.findall(r"[A-Za-z'’-]+", re.split(r"[,;:?]", rest)[0].lower())
+    while words and words[0] in _LEAD_IN:
+        words.pop(0)
+    phrase: list[str] = []
+    for word in words[:5]:
+        if word in _PHRASE_END:
             break
-        kind = _HEADS.get(word) or _HEADS.get(stem(word))
+        phrase.append(word)
+    # The head is the last noun of the phrase ("which head of state" stops at "of": "head");
+    # an adjective before it ("iconic TV show") names no kind.
+    for word in reversed(phrase):
+        kind = _head_kind(word)
         if kind is not None:
             return kind, word
-    if wh == "which":
-        return Kind.NAME, after[0] if after else ""
-    # "What is the name of ...", "What was X called": a name; otherwise a description.
     if any(w in ("name", "named", "called", "title", "titled") for w in after[:8]):
         return Kind.NAME, "name"
+    if wh == "which":
+        return Kind.NAME, phrase[-1] if phrase else (after[0] if after else "")
+    # "What is it?", "What did the images show?", "What ancient find ...": a description.
     return Kind.DESCRIPTION, ""
 
 
@@ -235,8 +287,6 @@ def _names(text: str) -> frozenset[str]:
     picked = [
         w
         for i, w in enumerate(words)
-        if (i > 0 and w[:1].isupper())
-        or any(c.isdigit() for c in w)
-        or w.lower() in _NUMBER_WORDS
+        if (i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w) or w.lower() in _NUMBER_WORDS
     ]
     return words_of(" ".join(picked))
