@@ -3,11 +3,13 @@ multi-part questions and abstention. Every shown text is checked to be a verbati
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.answer.extract import candidates
-from bot.answer.question import Kind, analyse
+from bot.answer.question import Kind, analyse, name_phrases, words_of
 from index.search import OutletMatcher, Passage
 from index.sentences import segments
 from tests.fakes import FakeEmbedder
@@ -305,3 +307,49 @@ def test_the_order_of_reports_comes_from_their_dates() -> None:
         _two_reports(),
     )
     assert after.short is not None and after.short.text == "No"
+
+
+def test_name_phrases_of_a_question() -> None:
+    assert name_phrases("Which golfer will miss this year's US Masters?") == ["US Masters"]
+    assert name_phrases(
+        "Rockets flew outside the US. Where did Smith, Jones and Dr. Lee Park go?"
+    ) == [
+        "US",
+        "Where",
+        "Smith",
+        "Jones",
+        "Dr Lee Park",
+    ]
+    assert name_phrases("Did the U.S. Senate vote in 2022 with three days left?") == [
+        "U.S Senate",
+        "2022",
+        "three",
+    ]
+
+
+def test_a_name_most_articles_hold_counts_only_as_part_of_its_phrase() -> None:
+    """'US' in American news says nothing; 'US Masters' does. A question about the US Masters
+    over passages that never name it is not answered, while one whose only name is 'US' is."""
+    corpus = [f"The US economy grew in quarter {i}, officials said." for i in range(8)]
+    golf = passage(
+        "Golfer Alan Birch said on Monday that he will miss the Open Championship in July "
+        "because of a wrist injury.",
+        chunk_id=1,
+    )
+    flood = passage(
+        "Severe flooding washed out roads and bridges in Pine Ridge National Park on Monday, "
+        "officials said.",
+        chunk_id=2,
+    )
+    corpus += [golf.text, flood.text]
+    held = [words_of(text) for text in corpus]
+
+    def weigh(word: str) -> float:  # inverse document frequency, as the index gives it
+        return math.log((len(held) + 1) / (sum(word in h for h in held) + 0.5))
+
+    def answer(question: str, passages: list[Passage]) -> Answer:
+        return compose_answer(question, passages, FakeEmbedder(), LOOSE, weigh=weigh)
+
+    assert not answer("Which golfer will miss this year's US Masters?", [golf]).found
+    found = answer("Which US national park was hit by flooding that washed out roads?", [flood])
+    assert found.found and "Pine Ridge National Park" in found.text

@@ -7,6 +7,7 @@ Every quote and every short answer span is an exact span of its article.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from bot.answer.evidence import (
 )
 from bot.answer.extract import Candidate, candidates
 from bot.answer.model import Answer, Claim, ShortAnswer, Source
-from bot.answer.question import Kind, Question, analyse, cited_outlets, words_of
+from bot.answer.question import Kind, Question, analyse, cited_outlets, name_phrases, words_of
 from index.embed import Embedder
 from index.search import OutletMatcher, Passage
 
@@ -110,7 +111,7 @@ def compose_answer(
         not scored
         or q.negated_choice
         or scored[0].score < settings.min_similarity
-        or _missing_names(q, passages) > settings.max_missing_names
+        or _missing_names(q, passages, weigh) > settings.max_missing_names
         or (not parts and _confidence(q, scored, weigh) < settings.min_confidence)
     ):
         return _not_found(q, passages, nearest, settings)
@@ -400,11 +401,39 @@ def _summary(part: str, limit: int = 90) -> str:
     return part if len(part) <= limit else part[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _missing_names(q: Question, passages: list[Passage]) -> float:
-    """The share of the question's names found in none of the passages (text, title or outlet)."""
+# A name in more than a fifth of the indexed chunks ("US" in American news) says little about
+# which passages can answer: its absence from them does not mean the answer is missing.
+MIN_NAME_WEIGHT = math.log(5)
+
+
+def _missing_names(q: Question, passages: list[Passage], weigh: Weigh = _unit) -> float:
+    """The share of the question's names found in none of the passages (text, title or outlet).
+
+    A name word in more than a fifth of the indexed chunks counts only inside its phrase: "US
+    Open" must be there as a phrase, while "US" alone constrains nothing.
+    """
     if not q.names:
         return 0.0
     seen: set[str] = set()
+    texts = []
     for p in passages:
-        seen |= words_of(f"{p.title} {p.source} {p.text}")
-    return len(q.names - seen) / len(q.names)
+        text = f"{p.title} {p.source} {p.text}"
+        seen |= words_of(text)
+        texts.append(_folded(text))
+    if weigh is _unit:
+        return len(q.names - seen) / len(q.names)
+    units: list[bool] = []  # each distinctive name word, or phrase of common ones: seen?
+    for phrase in name_phrases(q.text):
+        words = words_of(phrase)
+        distinct = [w for w in words if weigh(w) >= MIN_NAME_WEIGHT]
+        if distinct:
+            units += [w in seen for w in distinct]
+        elif len(phrase.split()) > 1:
+            folded = _folded(phrase)
+            units.append(any(folded in t for t in texts))
+    return units.count(False) / len(units) if units else 0.0
+
+
+def _folded(text: str) -> str:
+    """Lower case, no dots ("U.S." == "US"), single spaces: for finding a phrase."""
+    return " " + " ".join(text.lower().replace(".", "").replace("’", "'").split()) + " "

@@ -280,6 +280,30 @@ _NUMBER_WORDS = frozenset(
 )
 
 
+def name_phrases(text: str) -> list[str]:
+    """The names a question asks about, as phrases: runs of capitalised words after the first
+    word, figures and number words ("US Open", "Joe Biden", "2022", "three")."""
+    runs: list[list[str]] = []
+    joins = False  # whether the next capitalised word continues the last run
+    for i, m in enumerate(re.finditer(r"[\w'’.-]+", text)):
+        raw = m.group(0)
+        w = raw.strip(".")
+        capital = i > 0 and w[:1].isupper()
+        if capital and joins:
+            runs[-1].append(w)
+        elif capital or any(c.isdigit() for c in w) or w.lower() in _NUMBER_WORDS:
+            runs.append([w])
+        else:
+            joins = False
+            continue
+        # A run goes on over spaces only, and past a full stop only in an abbreviation
+        # ("U.S. Capitol", not "the US. Where ...").
+        gap = text[m.end() : m.end() + 1]
+        ends_sentence = raw.endswith(".") and not re.fullmatch(r"(?:\w\.)+|[A-Z][a-z]{1,2}\.", raw)
+        joins = capital and gap == " " and not ends_sentence
+    return [" ".join(run) for run in runs if run[0]]
+
+
 def _names(text: str) -> frozenset[str]:
     """Proper names and numbers in a question: capitalised words after the first, figures and
     number words ("What three directions ...?" asks for a sentence with three of them)."""
