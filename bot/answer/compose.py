@@ -51,6 +51,8 @@ class AnswerSettings:
     # the share of the question's word weight (rare words weigh more) and of its names that
     # the sentence, its context and headline hold (see _confidence). Tuned on the dev splits.
     min_confidence: float = 0.95
+    # The same for a multi-part question whose asking part has no sentence of its own.
+    min_part_confidence: float = 0.7
     # Each part of a multi-part question needs a sentence holding this share of its words;
     # the parts of a yes/no question, whose claims are paraphrased more, this share.
     min_part_coverage: float = 0.3
@@ -107,12 +109,19 @@ def compose_answer(
     # Yes/no needs every part; a name or figure is still found when most parts are.
     if missing and (q.kind is Kind.YES_NO or 2 * len(missing) > len(parts)):
         return _not_found(q, passages, nearest, settings, missing=missing)
+    # How sure the best sentences must be to be about the whole question: a multi-part question
+    # whose parts all have evidence need not be; one without evidence for the part that asks
+    # ("..., which beverage is getting a new bottle?") must be fairly sure.
+    sure_needed = settings.min_confidence
+    if parts:
+        asking_found = q.asking_part() not in missing
+        sure_needed = 0.0 if asking_found else settings.min_part_confidence
     if (
         not scored
         or q.negated_choice
         or scored[0].score < settings.min_similarity
         or _missing_names(q, passages, weigh) > settings.max_missing_names
-        or (not parts and _confidence(q, scored, weigh) < settings.min_confidence)
+        or _confidence(q, scored, weigh) < sure_needed
     ):
         return _not_found(q, passages, nearest, settings)
     if q.kind is Kind.YES_NO:

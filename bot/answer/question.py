@@ -40,7 +40,8 @@ _HEAD_KINDS: dict[Kind, str] = {
         "justice king queen prince princess pope lawmaker candidate spokesperson economist "
         "analyst investor billionaire entrepreneur journalist host comedian quarterback pitcher "
         "striker goalkeeper captain chairman chairwoman mayor member figure icon legend "
-        "designer scientist researcher doctor prodigy individual head"
+        "designer scientist researcher doctor prodigy individual head composer songwriter poet "
+        "novelist painter illustrator photographer architect"
     ),
     Kind.ORGANISATION: (
         "company companies firm business corporation brand retailer chain startup maker "
@@ -114,6 +115,15 @@ class Question:
     # "Which of these is not ...?": a pick among options the question does not give, by what
     # is absent; no quote can show an absence.
     negated_choice: bool = False
+    asks_at: int = -1  # where the wh-word that asks stands in text (-1: none)
+
+    def asking_part(self) -> str:
+        """The part of a multi-part question that holds its wh-word: what it asks for."""
+        for part in self.parts:
+            start = self.text.find(part)
+            if start <= self.asks_at < start + len(part):
+                return part
+        return ""
 
     @property
     def wants_entity(self) -> bool:
@@ -137,7 +147,7 @@ def words_of(text: str) -> frozenset[str]:
 
 def analyse(text: str) -> Question:
     """Read a (cleaned) question."""
-    kind, focus = _kind(text)
+    kind, focus, asks_at = _kind(text)
     order, parts = "", tuple(question_clauses(text))
     match = _ORDER.search(text) if kind is Kind.YES_NO else None
     if match is not None:
@@ -158,6 +168,7 @@ def analyse(text: str) -> Question:
         # ("Does X say A, while Y says B, indicating a difference?").
         asks_difference=kind is Kind.YES_NO and bool(_DIFFERENCE.search(focus)),
         negated_choice=bool(_NEGATED_CHOICE.search(text)),
+        asks_at=asks_at,
     )
 
 
@@ -174,8 +185,9 @@ def cited_outlets(text: str) -> list[str]:
     return found
 
 
-def _kind(text: str) -> tuple[Kind, str]:
-    """The kind of answer asked for, and the focus noun if any."""
+def _kind(text: str) -> tuple[Kind, str, int]:
+    """The kind of answer asked for, the focus noun if any, and where the wh-word that asks
+    stands in text (-1: none)."""
     # A question opening with an auxiliary, or a clause opening with one before any wh-word,
     # is a yes/no question ("Did ... compared to what ...?", "..., was there ...?").
     for n, clause in enumerate(c.strip() for c in re.split(r"[,;:]\s+|\.\s+", text)):
@@ -183,7 +195,7 @@ def _kind(text: str) -> tuple[Kind, str]:
             continue
         first = clause.split()[0].lower().strip("\"'“‘(")
         if first in _AUXILIARIES and (n == 0 or not _WH.search(clause)):
-            return Kind.YES_NO, clause
+            return Kind.YES_NO, clause, -1
         if _WH.search(clause):
             break
     # The question proper is the sentence that asks (the last one ending in "?"): "Police
@@ -193,7 +205,7 @@ def _kind(text: str) -> tuple[Kind, str]:
     sentence = asking[-1].strip() if asking else text
     matches = list(_WH.finditer(sentence))
     if not matches:
-        return Kind.DESCRIPTION, ""
+        return Kind.DESCRIPTION, "", -1
     # A question opening with its wh-word asks with it; otherwise a "who"/"what" inside it may
     # be relative ("the commander, who led which militia?"), and "which"/"how many" asks.
     opening = [m for m in matches if re.match(r"^[\"'“‘(]?(?:\w+\s+){0,2}$", sentence[: m.start()])]
@@ -207,7 +219,8 @@ def _kind(text: str) -> tuple[Kind, str]:
             or (m.group(1).lower() == "what" and not _RELATIVE_WHAT.match(sentence[m.end() :]))
         ]
         chosen = (asking_wh or matches)[-1]
-    return _wh_kind(chosen.group(1).lower(), sentence[chosen.end() :])
+    kind, focus = _wh_kind(chosen.group(1).lower(), sentence[chosen.end() :])
+    return kind, focus, text.find(sentence) + chosen.start()
 
 
 # "in what may be the largest ...": "what" as a relative pronoun, not a question.
