@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bot.answer import Answer, AnswerSettings, compose_answer
+from bot.answer.evidence import Weights, common_words, gather, score
 from bot.answer.extract import candidates
 from bot.answer.question import Kind, analyse, name_phrases, words_of
 from index.search import OutletMatcher, Passage
@@ -380,3 +381,25 @@ def test_no_answer_without_evidence_for_the_part_that_asks() -> None:
         )
     )
     assert "Ingrid Dahl" in ask(question, passages, settings).text
+
+
+def test_a_sentence_naming_a_place_of_the_kind_asked_scores_higher() -> None:
+    """For "which country", a sentence naming a country scores above one naming a place of no
+    known kind, all else equal."""
+    question = "A volcano eruption in which country prompted the alert?"
+    passages = [
+        passage("Officials in Kelmora said the volcano eruption prompted the alert.", chunk_id=1),
+        passage("Officials in Portugal said the volcano eruption prompted the alert.", chunk_id=2),
+    ]
+    embedder = FakeEmbedder()
+    scored = score(
+        analyse(question),
+        gather(passages),
+        embedder,
+        embedder.embed([question])[0],
+        lambda _: 1.0,
+        Weights(),
+        common_words(passages),
+    )
+    assert "Portugal" in scored[0].text
+    assert scored[0].score > scored[1].score

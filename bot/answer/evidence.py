@@ -120,6 +120,9 @@ class Weights:
     # Added when a question asking for a name, figure or date finds a new one in the sentence
     # (or in the sentence before, when it refers back to it); taken off when it finds none.
     typed: float = 0.1
+    # Added times how surely the best such candidate is of the kind asked, 0..1 (1 for a
+    # gazetteer place for "which country", a person named after a title for "who").
+    fit: float = 0.1
 
 
 def score(
@@ -157,16 +160,20 @@ def score(
             - weights.rank * e.rank
         )
         if question.wants_entity:
-            total += weights.typed if _holds_candidate(question, e, common) else -weights.typed
+            fit = _best_fit(question, e, common)
+            total += (weights.typed + weights.fit * fit) if fit is not None else -weights.typed
         out.append(replace(e, similarity=similarity, score=total))
     out.sort(key=lambda e: -e.score)
     return out
 
 
-def _holds_candidate(question: Question, e: Evidence, common: Callable[[str], bool]) -> bool:
-    if candidates(e.text, question, common):
-        return True
-    return e.refers_back and bool(candidates(e.context, question, common))
+def _best_fit(question: Question, e: Evidence, common: Callable[[str], bool]) -> float | None:
+    """How well the best candidate answer in the sentence (or in the sentence before, when it
+    refers back to it) fits the kind asked for; None when it holds none."""
+    found = candidates(e.text, question, common)
+    if not found and e.refers_back:
+        found = candidates(e.context, question, common)
+    return max((c.fit for c in found), default=None)
 
 
 COMMON_ZIPF = 4.0  # wordfreq's scale: 4 is once per 10,000 words of English ("hosted" 4.3)

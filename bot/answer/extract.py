@@ -166,7 +166,9 @@ def candidates(
 
 
 _POSSESSIVE = re.compile(r"['’]s\s+")
-_AND = re.compile(r"\s(?:and|&)\s")
+# Where a run of capitalised words may be two names: "Trudy Shan Dai and Wang Hai",
+# "Officials in Portugal" (a capitalised opener, then the place).
+_AND = re.compile(r"\s(?:and|&|in|on|for)\s")
 
 
 def _name_runs(sentence: str) -> list[tuple[int, int]]:
@@ -179,8 +181,9 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
             runs.append((start, cut.end() - len(cut.group(0)) + 2))
             start = cut.end()
         runs.append((start, m.end()))
-    # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one: both
-    # readings are candidates, and fit and length choose.
+    # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one, and so
+    # are "Police in Idaho" and "Bank of America": both readings are candidates, and fit and
+    # length choose.
     split = []
     for a, b in runs:
         cuts = [m for m in _AND.finditer(sentence, a, b)]
