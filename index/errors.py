@@ -79,3 +79,9 @@ class IndexUnavailableError(FootnoteError):
     """The index's storage (a Milvus server) cannot be reached or refused the request."""
 
     exit_code = 7
+
+
+class IndexRefusedError(IndexUnavailableError):
+    """The index's storage answered but will not serve Footnote: it refused the credentials, or
+    it is a Milvus too old for what the index needs. The same exit code as unavailable: both are
+    found only by asking the server, and the operator, not the person asking, must act."""

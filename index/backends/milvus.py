@@ -34,7 +34,7 @@ from index.articles import Article
 from index.backends import Where
 from index.backends.files import build_lock
 from index.chunk import Chunk
-from index.errors import ConfigError, IndexCorruptError, IndexUnavailableError
+from index.errors import ConfigError, IndexCorruptError, IndexRefusedError, IndexUnavailableError
 from index.store import ArticleRecord, ChunkRecord, Manifest, content_words
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ COPY_BATCH = 1_000
 INSERT_BATCH = 500
 MANIFEST_KEY = "~manifest"
 VECTOR_CACHE = 4096
+# BM25 full-text search (a BM25 function filling a sparse field) came in Milvus 2.5: an older
+# server drops the function at create_collection, and 2.3's crashes loading such a collection.
+MIN_SERVER = (2, 5)
 CHUNK_FIELDS = [
     "id",
     "article_id",
@@ -106,7 +109,8 @@ class MilvusConnection:
     """One lazily made pymilvus client; dropped after a failure, so the next call reconnects.
 
     Every call goes through call(): a Milvus or gRPC failure becomes IndexUnavailableError
-    naming the URI (never the token).
+    naming the URI (never the token); a refused token or a server older than Milvus 2.5
+    becomes IndexRefusedError, checked when the client is made, before any other request.
     """
 
     def __init__(self, uri: str, token: str = "", timeout: float = 10.0) -> None:
@@ -132,8 +136,30 @@ class MilvusConnection:
             # It logs a traceback when another process holds the file; call() says so in a line.
             logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
             Path(self._uri).parent.mkdir(parents=True, exist_ok=True)
-            return MilvusClient(self._uri, timeout=self.timeout)
-        return MilvusClient(uri=self._uri, token=self._token, timeout=self.timeout)
+            client = MilvusClient(self._uri, timeout=self.timeout)
+        else:
+            client = MilvusClient(uri=self._uri, token=self._token, timeout=self.timeout)
+        try:
+            self._check_version(str(client.get_server_version(timeout=self.timeout)))
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _check_version(self, version: str) -> None:
+        """Refuse a Milvus older than MIN_SERVER; a version string we cannot read goes on."""
+        # Servers say 'v2.5.4' (or '2.5.4', 'v2.3.5-lite'); Milvus Lite (a .db file or
+        # `milvus-lite server`) its package's version, 'milvus_lite-3.2.2': milvus-lite's BM25
+        # came in 2.5 too.
+        found = re.match(r"(?:v|milvus_lite-)?(\d+)\.(\d+)", version.strip())
+        if found is None:
+            log.debug("Milvus at %s reports version %r; not checked", self.uri, version)
+            return
+        if (int(found[1]), int(found[2])) < MIN_SERVER:
+            raise IndexRefusedError(
+                f"the Milvus server at {self.uri} is version {version.strip()}; Footnote needs "
+                f"Milvus {MIN_SERVER[0]}.{MIN_SERVER[1]} or later (BM25 full-text search)"
+            )
 
     def call(self, what: str, fn: Callable[[Any], T]) -> T:
         """fn(client), with failures turned into IndexUnavailableError."""
@@ -148,6 +174,12 @@ class MilvusConnection:
             return fn(client)
         except (MilvusException, grpc.RpcError, OSError, RuntimeError) as exc:
             self.reset()
+            if _unauthenticated(exc):
+                refused, fix = ("the token", "check") if self._token else ("to connect", "set")
+                raise IndexRefusedError(
+                    f"the Milvus server at {self.uri} refused {refused} (authentication "
+                    f"failed): {fix} FOOTNOTE_MILVUS_TOKEN"
+                ) from None
             hint = ""
             if self._uri.endswith(".db") and "Open local milvus failed" in str(exc):
                 hint = (
@@ -175,6 +207,27 @@ class MilvusConnection:
             if secret and secret != self.uri:
                 text = text.replace(secret, self.uri if secret == self._uri else "***")
         return text or type(exc).__name__
+
+
+def _unauthenticated(exc: BaseException) -> bool:
+    """exc, or an exception it was raised from or while handling, is a refused login.
+
+    pymilvus words a refused token as a server it cannot reach ("Fail connecting to server"):
+    only the gRPC error in its chain says UNAUTHENTICATED.
+    """
+    import grpc
+
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        code = getattr(link, "code", None) if isinstance(link, grpc.RpcError) else None
+        if callable(code) and code() == grpc.StatusCode.UNAUTHENTICATED:
+            return True
+        if "auth check failure" in str(link).lower():  # Milvus's words, should a status carry it
+            return True
+        link = link.__cause__ or link.__context__
+    return False
 
 
 class _NotImplementedFilter(logging.Filter):
