@@ -86,6 +86,7 @@ class Outcome:
     correct: bool  # the shown answer contains an accepted answer
     gold_cited: bool  # ... in a quote (or short answer) citing a gold article
     short_correct: bool  # the short answer alone contains an accepted answer
+    short_shown: bool  # a short answer was shown at all
     verbatim: bool
     shown: str
     kind: str
@@ -116,6 +117,7 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         correct=correct,
         gold_cited=cited,
         short_correct=bool(short) and any(contains_answer(short, a) for a in q.answers),
+        short_shown=bool(short),
         verbatim=all(
             articles(s.article_id)[s.snippet_start : s.snippet_end] == s.snippet
             for s in answer.sources
@@ -133,6 +135,10 @@ class QuizResult:
     accuracy: float
     accuracy_gold_cited: float
     short_answer_accuracy: float
+    # Of the answerable questions shown a short answer, the share where it holds an accepted
+    # answer; and the share of unanswerable questions shown one (always wrong).
+    short_answer_precision: float
+    short_answer_on_unanswerable: float
     false_abstention: float
     abstention: float
     citations_verbatim: float
@@ -155,6 +161,8 @@ def score_quiz(outcomes: Sequence[Outcome]) -> QuizResult:
         accuracy=_share(o.correct for o in yes),
         accuracy_gold_cited=_share(o.gold_cited for o in yes),
         short_answer_accuracy=_share(o.short_correct for o in yes),
+        short_answer_precision=_share(o.short_correct for o in yes if o.short_shown),
+        short_answer_on_unanswerable=_share(o.short_shown for o in no),
         false_abstention=_share(not o.found for o in yes),
         abstention=_share(not o.found for o in no),
         citations_verbatim=_share(o.verbatim for o in outcomes),
@@ -223,6 +231,8 @@ def quiz_summary(result: QuizResult) -> str:
             f"short answer alone {r.short_answer_accuracy:.3f})",
             f"  false abstention {r.false_abstention:.3f}; abstention on unanswerable "
             f"{r.abstention:.3f}",
+            f"  short answer shown: right {r.short_answer_precision:.3f} of the times on "
+            f"answerable questions; shown on {r.short_answer_on_unanswerable:.3f} of unanswerable",
             f"  citations verbatim {r.citations_verbatim:.3f}; ask p50 {r.ask_p50_ms:.0f} ms, "
             f"p95 {r.ask_p95_ms:.0f} ms; peak RSS {r.peak_rss_mb:.0f} MB",
         ]

@@ -175,6 +175,32 @@ def test_the_short_answer_comes_first_and_is_a_span_of_the_article() -> None:
     assert Answer.from_dict(answer.to_dict()) == answer
 
 
+def test_a_name_is_the_short_answer_only_when_two_articles_give_it() -> None:
+    """One story naming a person may name the wrong one (the expert quoted, not the designer
+    asked about); two reports naming the same person, even as "Dai Shan"/"Shan Dai", agree."""
+    question = "Who designed the lighthouse museum?"
+    quoted = passage(
+        "The new lighthouse museum was designed to last, Director Mara Quint said on Monday.",
+        chunk_id=1,
+        title="Museum opens",
+    )
+    answer = ask(question, [quoted])
+    assert answer.found and answer.short is None
+    assert "Mara Quint" in answer.text  # the quote still shows whom it names
+    one = passage(
+        "The lighthouse museum, designed by architect Ivo Brandt, opened on Monday.",
+        chunk_id=2,
+        title="Museum opens",
+    )
+    other = passage(
+        "Brandt Ivo, who designed the lighthouse museum, said the tower took two years.",
+        chunk_id=3,
+        title="The museum's designer",
+    )
+    answer = ask(question, [one, other])
+    assert answer.short is not None and answer.short.text in ("Ivo Brandt", "Brandt Ivo")
+
+
 def test_a_name_after_its_title_and_a_possessive() -> None:
     sentence = "Attendees include Tmall Commerce Group’s CEO Trudy Shan Dai and Wang Hai."
     q = analyse("Who heads Tmall?")

@@ -168,17 +168,20 @@ class _Spot:
     where: str  # "sentence", "context" or "title"
     score: float
     support: int  # how many of the top sentences name it
+    articles: int = 1  # how many different articles those sentences come from
 
     def sure(self, q: Question) -> bool:
-        """Sure enough to head the answer: a figure of the kind asked for, or a name that fits
-        the kind surely (a gazetteer place, "CEO ..." before a person) or that two of the top
-        sentences name. Otherwise the quotes speak for themselves."""
+        """Sure enough to head the answer: a figure of the kind asked for, a gazetteer place,
+        or a name that two different articles among the top sentences give. Rules cannot tell
+        the person asked about from another person in the same story (the designer from the
+        expert quoted), so one article naming someone is not enough: then the quotes speak for
+        themselves."""
         fit = self.candidate.fit
         if q.kind in (Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE):
             return fit >= 1.0
-        if q.kind is Kind.NAME:
-            return self.support >= 2
-        return fit >= 0.8 or self.support >= 2
+        if q.kind is Kind.PLACE:  # a gazetteer place, or a place cue and two articles
+            return fit >= 0.8 or (fit >= 0.7 and self.articles >= 2)
+        return self.articles >= 2
 
     def short(self, n: int) -> ShortAnswer:
         c, e = self.candidate, self.evidence
@@ -203,8 +206,9 @@ def _short_answer(
     best = usable[0].score
     pool = [e for e in usable[: settings.answer_pool] if e.score >= best - 2 * settings.max_gap]
     outlets = {e.passage.source.lower() for e in usable}
-    # Support: how many of the top sentences (with the sentence before each) name it.
-    texts = [f"{e.context} {e.text}".lower() for e in pool]
+    # Support: how many of the top sentences (with the sentence before each, and the headline)
+    # name it, its words in any order.
+    texts = [_name_words(f"{e.context} {e.text} {e.passage.title}") for e in pool]
     spots: list[_Spot] = []
     for e in pool:
         places = [("sentence", e.text), ("title", e.passage.title)]
@@ -214,7 +218,10 @@ def _short_answer(
             for cand in candidates(text, q, common):
                 if cand.text.lower() in outlets:
                     continue
-                support = sum(cand.text.lower() in t for t in texts)
+                named = _name_words(cand.text)
+                naming = [p for p, t in zip(pool, texts, strict=True) if named <= t]
+                support = len(naming)
+                articles = len({p.passage.article_id for p in naming}) or 1
                 value = (
                     e.score
                     + 0.3 * cand.fit
@@ -222,7 +229,7 @@ def _short_answer(
                     + 0.1 * _near_asked_words(text, cand, q)
                     - _PLACE_PENALTY[where]
                 )
-                spots.append(_Spot(e, cand, where, value, support))
+                spots.append(_Spot(e, cand, where, value, support, articles))
     best_spot = max(spots, key=lambda s: s.score, default=None)
     if best_spot is None:
         return None
@@ -235,6 +242,11 @@ def _short_answer(
         and s.score >= best_spot.score - 0.3
     ]
     return max(fuller, key=lambda s: s.score) if fuller else best_spot
+
+
+def _name_words(text: str) -> frozenset[str]:
+    """The words of a name, in any order: "Trudy Dai Shan" names "Trudy Shan Dai" too."""
+    return frozenset(re.findall(r"[\w.&-]+", text.lower().replace("’s", "").replace("'s", "")))
 
 
 def _near_asked_words(text: str, cand: Candidate, q: Question, reach: int = 60) -> float:
