@@ -201,6 +201,14 @@ def test_a_name_is_the_short_answer_only_when_two_articles_give_it() -> None:
     assert answer.short is not None and answer.short.text in ("Ivo Brandt", "Brandt Ivo")
 
 
+def test_a_count_of_another_unit_is_no_answer_to_how_many() -> None:
+    p = passage("In just 10 minutes, champion eater Ada Lowe ate 63 dumplings at the harbor fair.")
+    answer = ask("How many dumplings did Ada Lowe eat at the harbor fair?", [p])
+    assert answer.short is not None and answer.short.text == "63 dumplings"
+    answer = ask("How many minutes did the dumpling contest at the harbor fair last?", [p])
+    assert answer.short is not None and answer.short.text == "10 minutes"
+
+
 def test_a_name_after_its_title_and_a_possessive() -> None:
     sentence = "Attendees include Tmall Commerce Group’s CEO Trudy Shan Dai and Wang Hai."
     q = analyse("Who heads Tmall?")

@@ -21,7 +21,8 @@ _MONTH = (
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-_SCALE = r"(?:hundred|thousand|million|billion|trillion|bn|mn|m|k)\b"
+_SCALES = ("hundred", "thousand", "million", "billion", "trillion", "bn", "mn", "m", "k")
+_SCALE = rf"(?:{'|'.join(_SCALES)})\b"
 _FIGURE = r"\d+(?:[.,]\d+)*"
 _WORD_NUMBER = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
@@ -141,6 +142,8 @@ def candidates(
         for pattern_kind, pattern in _PATTERNS:
             for m in pattern.finditer(sentence):
                 fit = _number_fit(kind, pattern_kind)
+                if pattern_kind is Kind.NUMBER and _counts_something_else(m.group(0), question):
+                    fit = min(fit, 0.5)
                 if fit and _is_new(m.group(0), question):
                     found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
     else:
@@ -190,6 +193,20 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
         edges = [a, *[x for m in cuts for x in (m.start(), m.end())], b]
         split += [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)] if cuts else []
     return [(a, b) for a, b in runs + split if b > a]
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.I)
+
+
+def _counts_something_else(figure: str, question: Question) -> bool:
+    """A figure counting something other than what "how many ..." asks about: "10 minutes"
+    for "how many hot dogs", "6,600 probable" for "how many positive cases"; "12 years"
+    still answers "how many years" and a bare "63" anything."""
+    words = figure.lower().split()
+    asked = _HOW_MANY.search(question.text)
+    if len(words) < 2 or asked is None or words[-1] in _SCALES:
+        return False
+    return stem(words[-1]) not in {stem(w) for w in asked.group(1).lower().split()}
 
 
 def _number_fit(asked: Kind, seen: Kind) -> float:
