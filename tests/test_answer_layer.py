@@ -345,6 +345,39 @@ def test_the_order_of_reports_comes_from_their_dates() -> None:
     assert after.short is not None and after.short.text == "No"
 
 
+def test_an_either_or_question_is_answered_with_one_of_its_options() -> None:
+    """Never "Yes" to "A or B?": the option the evidence supports, or no verdict at all."""
+    q = analyse(
+        "Did the Coast Courier and the Valley Times give a consistent or inconsistent account "
+        "of the harbor bridge reopening after repairs?"
+    )
+    assert q.kind is Kind.YES_NO and q.options == ("consistent", "inconsistent")
+    passages = [
+        passage(
+            "The harbor bridge reopened on Monday after repairs to its cables.",
+            chunk_id=1,
+            source="Coast Courier",
+            published="2023-10-02",
+        ),
+        passage(
+            "After repairs, the harbor bridge reopened to traffic on Monday.",
+            chunk_id=2,
+            source="Valley Times",
+            published="2023-10-03",
+        ),
+    ]
+    answer = ask(q.text, passages)
+    # Footnote can show what each report says, not judge that they disagree: none shown.
+    assert answer.short is not None and answer.short.text == "Consistent"
+    assert "no difference shown" in answer.short.reasoning
+    larger = ask(
+        "Did the Coast Courier report a larger or smaller repair bill for the harbor bridge "
+        "than the Valley Times?",
+        passages,
+    )
+    assert larger.found and larger.short is None  # the quotes speak for themselves
+
+
 def test_name_phrases_of_a_question() -> None:
     assert name_phrases("Which golfer will miss this year's US Masters?") == ["US Masters"]
     assert name_phrases(

@@ -302,6 +302,8 @@ def _yes_no(
     cited = [next(s for s in sources if s.chunk_id == e.passage.chunk_id) for e in evidence]
     reasons = [f"{s.source or s.title} ({s.date or 'undated'}) [{s.n}]" for s in cited]
     verdict = "Yes"
+    if q.options:
+        return _either_or(q, claims, sources, reasons)
     if q.order and len(cited) >= 2 and cited[0].date and cited[1].date:
         first, second = cited[0].date, cited[1].date
         in_order = first <= second if q.order == "before" else first >= second
@@ -314,6 +316,26 @@ def _yes_no(
         reasoning = f"no difference shown between {' and '.join(reasons)}; compare the quotes"
     else:
         reasoning = "reported by " + " and ".join(reasons)
+    short = ShortAnswer(verdict, kind="yes/no", reasoning=reasoning)
+    return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
+
+
+def _either_or(
+    q: Question, claims: list[Claim], sources: list[Source], reasons: list[str]
+) -> Answer:
+    """An either-or question gets one of its options or no verdict. Footnote finds reports,
+    it cannot judge that they disagree: asked whether they are consistent or inconsistent
+    (similar or different), it answers with the option of no difference, shown as a presumption;
+    other options ("larger or smaller") are left to the quotes."""
+    first, second = q.options
+    no_difference = (first.lower(), second.lower()) in (
+        ("similar", "different"),
+        ("same", "different"),
+    ) or (second.lower() != first.lower() and second.lower().endswith(first.lower()))
+    if not (q.asks_difference and no_difference):
+        return Answer(q.text, True, claims, sources, kind=q.kind.value)
+    verdict = first[:1].upper() + first[1:]
+    reasoning = f"no difference shown between {' and '.join(reasons)}; compare the quotes"
     short = ShortAnswer(verdict, kind="yes/no", reasoning=reasoning)
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
 

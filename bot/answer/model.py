@@ -51,7 +51,8 @@ class ShortAnswer:
     """The direct answer shown first.
 
     Either a verbatim span of source n's article (kind "span": text ==
-    article.text[start:end], or of its headline when in_title), or "Yes"/"No" (kind "yes/no")
+    article.text[start:end], or of its headline when in_title), or "Yes"/"No" (kind "yes/no";
+    for an either-or question one of the options it gives, such as "Consistent")
     derived from the cited evidence, with the reasoning shown beside it.
     """
 

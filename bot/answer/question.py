@@ -116,6 +116,9 @@ class Question:
     # is absent; no quote can show an absence.
     negated_choice: bool = False
     asks_at: int = -1  # where the wh-word that asks stands in text (-1: none)
+    # An either-or question's two options ("consistent or inconsistent", "larger or smaller"),
+    # as written: the answer is one of them, never Yes or No.
+    options: tuple[str, ...] = ()
 
     def asking_part(self) -> str:
         """The part of a multi-part question that holds its wh-word: what it asks for."""
@@ -169,7 +172,44 @@ def analyse(text: str) -> Question:
         asks_difference=kind is Kind.YES_NO and bool(_DIFFERENCE.search(focus)),
         negated_choice=bool(_NEGATED_CHOICE.search(text)),
         asks_at=asks_at,
+        options=_options(text) if kind is Kind.YES_NO else (),
     )
+
+
+_EITHER_OR = re.compile(r"\b([A-Za-z]+)\s+or\s+([A-Za-z]+)\b")
+_NEGATIONS = ("in", "im", "il", "ir", "un", "dis", "non", "non-")
+# Opposites an either-or question may offer; the first of a pair is the "no difference" one.
+_OPPOSITES = frozenset(
+    {
+        ("similar", "different"),
+        ("same", "different"),
+        ("larger", "smaller"),
+        ("smaller", "larger"),
+        ("more", "less"),
+        ("less", "more"),
+        ("higher", "lower"),
+        ("lower", "higher"),
+        ("better", "worse"),
+        ("worse", "better"),
+        ("increase", "decrease"),
+        ("decrease", "increase"),
+        ("positive", "negative"),
+        ("negative", "positive"),
+        ("earlier", "later"),
+        ("later", "earlier"),
+    }
+)
+
+
+def _options(text: str) -> tuple[str, ...]:
+    """The two options of an either-or question: a word and its negation ("consistent or
+    inconsistent", "agree or disagree") or a pair of opposites ("larger or smaller")."""
+    for m in _EITHER_OR.finditer(text):
+        first, second = m.group(1), m.group(2)
+        a, b = first.lower(), second.lower()
+        if (a, b) in _OPPOSITES or any(b == neg + a for neg in _NEGATIONS):
+            return (first, second)
+    return ()
 
 
 def cited_outlets(text: str) -> list[str]:
