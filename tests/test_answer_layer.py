@@ -11,7 +11,7 @@ import pytest
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.answer.evidence import Weights, common_words, gather, score
 from bot.answer.extract import candidates
-from bot.answer.question import Kind, analyse, name_phrases, words_of
+from bot.answer.question import Kind, agreeing_option, analyse, name_phrases, words_of
 from index.search import OutletMatcher, Passage
 from index.sentences import segments
 from tests.fakes import FakeEmbedder
@@ -370,6 +370,14 @@ def test_an_either_or_question_is_answered_with_one_of_its_options() -> None:
     # Footnote can show what each report says, not judge that they disagree: none shown.
     assert answer.short is not None and answer.short.text == "Consistent"
     assert "no difference shown" in answer.short.reasoning
+    agree = ask(
+        "Do the Coast Courier and the Valley Times agree that the harbor bridge reopened after "
+        "repairs, or do they give different reasons for the reopening?",
+        passages,
+    )
+    assert agree.short is not None and agree.short.text == "Agree"
+    successful = analyse("Did the Herald report a successful or unsuccessful bridge repair?")
+    assert successful.options and not agreeing_option(successful.options)
     larger = ask(
         "Did the Coast Courier report a larger or smaller repair bill for the harbor bridge "
         "than the Valley Times?",

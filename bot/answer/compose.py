@@ -26,7 +26,15 @@ from bot.answer.evidence import (
 )
 from bot.answer.extract import Candidate, candidates
 from bot.answer.model import Answer, Claim, ShortAnswer, Source
-from bot.answer.question import Kind, Question, analyse, cited_outlets, name_phrases, words_of
+from bot.answer.question import (
+    Kind,
+    Question,
+    agreeing_option,
+    analyse,
+    cited_outlets,
+    name_phrases,
+    words_of,
+)
 from index.embed import Embedder
 from index.search import OutletMatcher, Passage
 
@@ -324,17 +332,13 @@ def _either_or(
     q: Question, claims: list[Claim], sources: list[Source], reasons: list[str]
 ) -> Answer:
     """An either-or question gets one of its options or no verdict. Footnote finds reports,
-    it cannot judge that they disagree: asked whether they are consistent or inconsistent
-    (similar or different), it answers with the option of no difference, shown as a presumption;
-    other options ("larger or smaller") are left to the quotes."""
-    first, second = q.options
-    no_difference = (first.lower(), second.lower()) in (
-        ("similar", "different"),
-        ("same", "different"),
-    ) or (second.lower() != first.lower() and second.lower().endswith(first.lower()))
-    if not (q.asks_difference and no_difference):
+    it cannot judge that they disagree: asked whether they agree or differ ("consistent or
+    inconsistent", "the same ..., or different ...?"), it answers with the agreeing option,
+    shown as a presumption; other options ("larger or smaller") are left to the quotes."""
+    agreeing = agreeing_option(q.options)
+    if not agreeing:
         return Answer(q.text, True, claims, sources, kind=q.kind.value)
-    verdict = first[:1].upper() + first[1:]
+    verdict = agreeing[:1].upper() + agreeing[1:]
     reasoning = f"no difference shown between {' and '.join(reasons)}; compare the quotes"
     short = ShortAnswer(verdict, kind="yes/no", reasoning=reasoning)
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)

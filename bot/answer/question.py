@@ -176,40 +176,66 @@ def analyse(text: str) -> Question:
     )
 
 
-_EITHER_OR = re.compile(r"\b([A-Za-z]+)\s+or\s+([A-Za-z]+)\b")
+_EITHER_OR = re.compile(r"\b([A-Za-z]+)\s*(?:\bor\b|/)\s*(?:an?\s+)?([A-Za-z]+)\b")
 _NEGATIONS = ("in", "im", "il", "ir", "un", "dis", "non", "non-")
-# Opposites an either-or question may offer; the first of a pair is the "no difference" one.
+# Options that say reports agree, and those that say they differ.
+_SAME = frozenset(
+    "same similar similarly alike agree agrees agreed agreement align aligns aligned consistent "
+    "consistently consistency match matches matched".split()
+)
+_DIFFERENT = re.compile(
+    r"^(?:differ\w*|different|distinct|inconsistent\w*|disagree\w*|chang\w*|contradict\w*)$",
+    re.I,
+)
 _OPPOSITES = frozenset(
-    {
-        ("similar", "different"),
-        ("same", "different"),
-        ("larger", "smaller"),
-        ("smaller", "larger"),
-        ("more", "less"),
-        ("less", "more"),
-        ("higher", "lower"),
-        ("lower", "higher"),
-        ("better", "worse"),
-        ("worse", "better"),
-        ("increase", "decrease"),
-        ("decrease", "increase"),
-        ("positive", "negative"),
-        ("negative", "positive"),
-        ("earlier", "later"),
-        ("later", "earlier"),
-    }
+    tuple(pair.split("/"))
+    for pair in (
+        "larger/smaller smaller/larger more/less less/more higher/lower lower/higher "
+        "better/worse worse/better increase/decrease decrease/increase positive/negative "
+        "negative/positive earlier/later later/earlier win/loss loss/win"
+    ).split()
+)
+# "Do the reports agree on X, or do they present different Y?": the second option is a
+# clause saying they differ.
+_OR_DIFFERENT = re.compile(
+    r",?\s+or\s+(?:do|does|did|is|are|was|were|has|have)\b[^?]*?\b(differ\w*|different|"
+    r"inconsistent|disagree\w*|contradict\w*)\b",
+    re.I,
 )
 
 
 def _options(text: str) -> tuple[str, ...]:
-    """The two options of an either-or question: a word and its negation ("consistent or
-    inconsistent", "agree or disagree") or a pair of opposites ("larger or smaller")."""
+    """The two options of an either-or question, as written: a word and its negation
+    ("consistent or inconsistent", "agree/disagree"), opposites ("larger or smaller"), or
+    agreement against a clause of difference ("Do they agree on X, or do they differ?")."""
     for m in _EITHER_OR.finditer(text):
         first, second = m.group(1), m.group(2)
         a, b = first.lower(), second.lower()
-        if (a, b) in _OPPOSITES or any(b == neg + a for neg in _NEGATIONS):
+        if (
+            (a, b) in _OPPOSITES
+            or any(b == neg + a for neg in _NEGATIONS)
+            or (a in _SAME and _DIFFERENT.match(b))
+        ):
             return (first, second)
+    differ = _OR_DIFFERENT.search(text)
+    if differ is not None:
+        same = [w for w in re.findall(r"[A-Za-z]+", text[: differ.start()]) if w.lower() in _SAME]
+        if same:
+            return (same[-1], differ.group(1))
     return ()
+
+
+def agreeing_option(options: tuple[str, ...]) -> str:
+    """Of an either-or question's options, the one that says the reports agree ("" if the
+    options are not about agreeing: "larger or smaller", "successful or unsuccessful")."""
+    if len(options) != 2:
+        return ""
+    first, second = options
+    if first.lower() in _SAME and (
+        _DIFFERENT.match(second) or second.lower().endswith(first.lower())
+    ):
+        return first
+    return ""
 
 
 def cited_outlets(text: str) -> list[str]:
