@@ -1,12 +1,16 @@
-"""Milvus Lite's embedded gRPC server in a child process: a Milvus reached over the network."""
+"""Milvus servers in a child process, reached over the network: Milvus Lite's gRPC server, and
+a real Milvus standalone (the `milvus` package, "embedded Milvus" 2.3.5) with authentication on.
+"""
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -79,3 +83,113 @@ class MilvusServer:
                 self._proc.kill()
                 self._proc.wait(10)
         self._proc = None
+
+
+class PortInUse(RuntimeError):
+    """A port the standalone server cannot be told to move off is taken."""
+
+
+class MilvusStandalone:
+    """A real Milvus standalone server from the `milvus` package, token authentication on.
+
+    Every port its configuration names is a free one; its embedded etcd listens on 2379 and 2380
+    whatever it is told, so start() raises PortInUse when either is taken (or when the server
+    says an address was in use). start() may be called again after stop(). The base directory
+    takes about 450 MB (the server's binaries are unpacked there).
+    """
+
+    ROOT_TOKEN = "root:Milvus"  # Milvus's default root user, on a fresh server
+    ETCD_PORTS = (2379, 2380)
+
+    def __init__(self, base_dir: Path) -> None:
+        from milvus import MilvusServer as EmbeddedMilvus
+        from milvus import MilvusServerConfig
+
+        self.base_dir = base_dir
+        self._server = EmbeddedMilvus(MilvusServerConfig(), wait_for_started=False)
+        self._server.set_base_dir(str(base_dir))
+        self._server.config.set("authorization_enabled", True)
+        self.uri = ""
+
+    @property
+    def running(self) -> bool:
+        proc = self._server.server_proc
+        return proc is not None and proc.poll() is None
+
+    def start(self, timeout: float = 120.0) -> MilvusStandalone:
+        taken = [port for port in self.ETCD_PORTS if not _bindable(port)]
+        if taken:
+            raise PortInUse(
+                f"port {taken[0]} is in use: the embedded etcd of Milvus standalone 2.3.5 "
+                "always listens on 2379 and 2380"
+            )
+        if not self.uri:
+            # Chosen once: a server started again on the same ports goes on at once, on others
+            # it waits a minute for its first self's sessions in etcd to expire.
+            config = self._server.config
+            for key in config.configurable_items:
+                if key.endswith("_port"):
+                    config.set(key, free_port())
+            self._server.webservice_port = free_port()
+        # The package's own wait polls a health page until its timeout even when the server has
+        # exited; this one stops at once then, and waits until a Milvus call is answered.
+        self._server.start()
+        self.uri = f"http://127.0.0.1:{self._server.listen_port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                self.stop()
+                logs = self._logs()
+                if "address already in use" in logs:
+                    raise PortInUse(f"Milvus standalone found a port in use: {logs[-500:]}")
+                raise RuntimeError(f"Milvus standalone exited: {logs[-2000:]}")
+            if self._answers():
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"Milvus standalone did not start in {timeout:.0f} s")
+
+    def client(self) -> Any:
+        """A pymilvus client as root (close it after use)."""
+        from pymilvus import MilvusClient
+
+        return MilvusClient(uri=self.uri, token=self.ROOT_TOKEN, timeout=5)
+
+    def _answers(self) -> bool:
+        from pymilvus.exceptions import MilvusException
+
+        # pymilvus logs a traceback for each call a server (re)starting refuses.
+        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+        try:
+            client = self.client()
+        except MilvusException:
+            return False
+        try:
+            client.list_collections()
+            return True
+        except MilvusException:
+            return False
+        finally:
+            client.close()
+
+    def _logs(self) -> str:
+        logs = self.base_dir / "logs"
+        return "\n".join(
+            path.read_text(errors="replace") for path in sorted(logs.glob("*")) if path.is_file()
+        )
+
+    def stop(self) -> None:
+        """Terminate the server (killed after a second) and close its log files."""
+        self._server.stop()
+
+
+def _bindable(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (a closed connection's TIME_WAIT is no bar, as for the
+    server's own bind)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
