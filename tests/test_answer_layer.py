@@ -478,3 +478,31 @@ def test_a_sentence_naming_a_place_of_the_kind_asked_scores_higher() -> None:
     )
     assert "Portugal" in scored[0].text
     assert scored[0].score > scored[1].score
+
+
+def test_a_question_about_several_reports_is_sure_from_their_sentences_together() -> None:
+    """Naming two outlets, a question spreads its facts over their reports: no one sentence
+    holds them all, and together they may answer it."""
+    passages = [
+        passage(
+            "The ferry operator Blue Tern doubled its fares for the winter season.",
+            chunk_id=1,
+            source="Coast Courier",
+        ),
+        passage(
+            "Blue Tern also cancelled the night crossings to the lighthouse island.",
+            chunk_id=2,
+            source="Valley Times",
+        ),
+    ]
+    question = (
+        "Which ferry operator, reported by the Coast Courier and the Valley Times, doubled its "
+        "winter fares and cancelled the night crossings to the lighthouse island?"
+    )
+    # A bar each sentence misses alone (with the fake embedder's cosines).
+    settings = replace(LOOSE, min_confidence=1.0)
+    outlets = OutletMatcher({"Coast Courier", "Valley Times"})
+    answer = compose_answer(question, passages, FakeEmbedder(), settings, outlets=outlets)
+    assert answer.found and answer.short is not None and answer.short.text == "Blue Tern"
+    alone = compose_answer(question, passages, FakeEmbedder(), settings)  # outlets unknown
+    assert not alone.found

@@ -117,6 +117,9 @@ def compose_answer(
     # Yes/no needs every part; a name or figure is still found when most parts are.
     if missing and (q.kind is Kind.YES_NO or 2 * len(missing) > len(parts)):
         return _not_found(q, passages, nearest, settings, missing=missing)
+    # A question naming several indexed outlets ("reported by The Verge and TechCrunch") has its
+    # facts spread over their reports: no one sentence holds them all.
+    several = outlets is not None and len(outlets.find(q.text)) >= 2
     # How sure the best sentences must be to be about the whole question: a multi-part question
     # whose parts all have evidence need not be; one without evidence for the part that asks
     # ("..., which beverage is getting a new bottle?") must be fairly sure.
@@ -129,7 +132,7 @@ def compose_answer(
         or q.negated_choice
         or scored[0].score < settings.min_similarity
         or _missing_names(q, passages, weigh) > settings.max_missing_names
-        or _confidence(q, scored, weigh) < sure_needed
+        or _confidence(q, scored, weigh, several=several) < sure_needed
     ):
         return _not_found(q, passages, nearest, settings)
     if q.kind is Kind.YES_NO:
@@ -151,12 +154,16 @@ def _unit(_: str) -> float:
     return 1.0
 
 
-def _confidence(q: Question, usable: list[Evidence], weigh: Weigh, top: int = 3) -> float:
+def _confidence(
+    q: Question, usable: list[Evidence], weigh: Weigh, top: int = 3, *, several: bool = False
+) -> float:
     """How surely the best sentences answer q: a sentence close in meaning that, with its
-    context, holds the question's rare words and its names."""
+    context, holds the question's rare words and its names; for a question about several
+    reports (several=True), the best sentences together hold them."""
     best = 0.0
+    together = frozenset().union(*(e.words | e.context_words for e in usable[:top]))
     for e in usable[:top]:
-        seen = e.words | e.context_words
+        seen = together if several else e.words | e.context_words
         names = coverage(q.names, seen, weigh) if q.names else 1.0
         best = max(best, e.similarity + 0.5 * coverage(q.words, seen, weigh) + 0.3 * names)
     return best
