@@ -500,7 +500,7 @@ def test_a_question_about_several_reports_is_sure_from_their_sentences_together(
         "winter fares and cancelled the night crossings to the lighthouse island?"
     )
     # A bar each sentence misses alone (with the fake embedder's cosines).
-    settings = replace(LOOSE, min_confidence=1.0)
+    settings = replace(LOOSE, min_confidence=1.0, min_several_confidence=1.0)
     outlets = OutletMatcher({"Coast Courier", "Valley Times"})
     answer = compose_answer(question, passages, FakeEmbedder(), settings, outlets=outlets)
     assert answer.found and answer.short is not None and answer.short.text == "Blue Tern"
