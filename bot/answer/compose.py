@@ -117,19 +117,22 @@ def compose_answer(
     # simple one a sentence that is sure to be about it.
     parts = _part_evidence(q, gathered, passages, weigh, settings)
     missing = [part for part, e in parts if e is None]
-    # Yes/no needs every part; a name or figure is still found when most parts are.
-    if missing and (q.kind is Kind.YES_NO or 2 * len(missing) > len(parts)):
+    # Yes/no needs every part; a name or figure needs surer sentences when parts lack evidence.
+    if missing and q.kind is Kind.YES_NO:
         return _not_found(q, passages, nearest, settings, missing=missing)
     # A question naming several indexed outlets ("reported by The Verge and TechCrunch") has its
     # facts spread over their reports: no one sentence holds them all.
     several = outlets is not None and len(outlets.find(q.text)) >= 2
     # How sure the best sentences must be to be about the whole question: a multi-part question
     # whose parts all have evidence need not be; one without evidence for the part that asks
-    # ("..., which beverage is getting a new bottle?") must be fairly sure.
+    # ("..., which beverage is getting a new bottle?") must be fairly sure, and one without
+    # evidence for most parts as sure as a simple question.
     sure_needed = settings.min_several_confidence if several else settings.min_confidence
     if parts:
         asking_found = q.asking_part() not in missing
         sure_needed = 0.0 if asking_found else settings.min_part_confidence
+        if 2 * len(missing) > len(parts):
+            sure_needed = settings.min_several_confidence if several else settings.min_confidence
     if (
         not scored
         or q.negated_choice
