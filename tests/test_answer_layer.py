@@ -343,6 +343,12 @@ def test_the_order_of_reports_comes_from_their_dates() -> None:
         _two_reports(),
     )
     assert after.short is not None and after.short.text == "No"
+    # An opening "After ... reported" sets the scene; it does not ask about the order.
+    scene = analyse(
+        "After the Coast Courier reported that the harbor bridge reopened after repairs, did "
+        "the Valley Times report that the lighthouse museum opened its doors to visitors?"
+    )
+    assert scene.kind is Kind.YES_NO and not scene.order
 
 
 def test_an_either_or_question_is_answered_with_one_of_its_options() -> None:

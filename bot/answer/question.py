@@ -153,7 +153,9 @@ def analyse(text: str) -> Question:
     kind, focus, asks_at = _kind(text)
     order, parts = "", tuple(question_clauses(text))
     match = _ORDER.search(text) if kind is Kind.YES_NO else None
-    if match is not None:
+    # "After X reported ..., did Y ...?" sets the scene; the order is asked only inside the
+    # question ("Did X report ... before Y reported ...?").
+    if match is not None and match.start() > 0:
         order = "after" if match.group(1).lower() in ("after", "later than") else "before"
         first, second = text[: match.start()].strip(" ,"), text[match.start() :].strip(" ,?")
         if not parts and min(len(first.split()), len(second.split())) >= MIN_PART_WORDS:
