@@ -209,6 +209,25 @@ def test_a_count_of_another_unit_is_no_answer_to_how_many() -> None:
     assert answer.short is not None and answer.short.text == "10 minutes"
 
 
+def test_a_surname_answer_is_given_in_full_from_the_sentence_that_names_it() -> None:
+    """The best sentence may name someone by surname only; the one naming them in full leads,
+    so the reader sees who it is."""
+    passages = [
+        passage(
+            "Brandt designed the lighthouse museum, whose tower took two years to build.",
+            chunk_id=1,
+            title="Museum opens",
+        ),
+        passage(
+            "The harbor board thanked the architect Ivo Brandt on Monday.",
+            chunk_id=2,
+            title="Board meeting",
+        ),
+    ]
+    answer = ask("Who designed the lighthouse museum?", passages)
+    assert answer.found and "Ivo Brandt" in answer.claims[0].text
+
+
 def test_a_name_after_its_title_and_a_possessive() -> None:
     sentence = "Attendees include Tmall Commerce Group’s CEO Trudy Shan Dai and Wang Hai."
     q = analyse("Who heads Tmall?")

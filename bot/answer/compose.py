@@ -262,7 +262,22 @@ def _short_answer(
         and len(s.candidate.text) > len(best_spot.candidate.text)
         and s.score >= best_spot.score - 0.3
     ]
-    return max(fuller, key=lambda s: s.score) if fuller else best_spot
+    if fuller:
+        return max(fuller, key=lambda s: s.score)
+    if (
+        q.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.NAME)
+        and " " not in best_spot.candidate.text
+    ):
+        # "Bankman-Fried": the best sentence naming the same one in full ("Sam Bankman-Fried"),
+        # among the other sentences, leads instead, with its sureness.
+        short = best_spot.candidate.text
+        for e in usable:
+            if e is best_spot.evidence:
+                continue
+            for cand in candidates(e.text, q, common):
+                if cand.text.endswith(" " + short) and 2 <= len(cand.text.split()) <= 4:
+                    return replace(best_spot, evidence=e, candidate=cand, where="sentence")
+    return best_spot
 
 
 def _name_words(text: str) -> frozenset[str]:

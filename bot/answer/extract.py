@@ -155,7 +155,10 @@ def candidates(
             text = sentence[start:end]
             if " " not in text and common(text) and text.lower() not in _places():
                 continue
-            if _is_new(text, question) and not _NOT_NAMES.match(text):
+            pieces = _AND.split(text)
+            if any(_NOT_NAMES.match(piece) for piece in pieces):
+                continue  # "Ivo Brandt on Monday": the name alone is a candidate too
+            if _is_new(text, question):
                 found.append(
                     Candidate(text, start, end, kind, _name_fit(sentence, start, end, kind))
                 )
