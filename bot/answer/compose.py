@@ -127,12 +127,11 @@ def compose_answer(
     # whose parts all have evidence need not be; one without evidence for the part that asks
     # ("..., which beverage is getting a new bottle?") must be fairly sure, and one without
     # evidence for most parts as sure as a simple question.
-    sure_needed = settings.min_several_confidence if several else settings.min_confidence
-    if parts:
+    simple_bar = settings.min_several_confidence if several else settings.min_confidence
+    sure_needed = simple_bar
+    if parts and 2 * len(missing) <= len(parts):
         asking_found = q.asking_part() not in missing
         sure_needed = 0.0 if asking_found else settings.min_part_confidence
-        if 2 * len(missing) > len(parts):
-            sure_needed = settings.min_several_confidence if several else settings.min_confidence
     if (
         not scored
         or q.negated_choice
@@ -337,9 +336,9 @@ def _yes_no(
     claims, sources = _cite(chosen)
     cited = [next(s for s in sources if s.chunk_id == e.passage.chunk_id) for e in evidence]
     reasons = [f"{s.source or s.title} ({s.date or 'undated'}) [{s.n}]" for s in cited]
-    verdict = "Yes"
     if q.options:
         return _either_or(q, claims, sources, reasons)
+    verdict = "Yes"
     if q.order and len(cited) >= 2 and cited[0].date and cited[1].date:
         first, second = cited[0].date, cited[1].date
         in_order = first <= second if q.order == "before" else first >= second
