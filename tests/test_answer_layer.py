@@ -11,7 +11,14 @@ import pytest
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.answer.evidence import Weights, common_words, gather, score
 from bot.answer.extract import candidates
-from bot.answer.question import Kind, agreeing_option, analyse, name_phrases, words_of
+from bot.answer.question import (
+    Kind,
+    agreeing_option,
+    analyse,
+    cited_outlets,
+    name_phrases,
+    words_of,
+)
 from index.search import OutletMatcher, Passage
 from index.sentences import segments
 from tests.fakes import FakeEmbedder
@@ -296,6 +303,9 @@ def test_a_report_of_an_outlet_that_is_not_indexed_is_not_answered() -> None:
     assert answer.missing == ["Bloomberg reports (none are indexed)"]
     # A name cut short at "and" is still the indexed outlet.
     assert known.knows("Independent - Life") and not known.knows("Bloomberg")
+    # A quoted title before "article" is no outlet; a quoted outlet is one.
+    assert cited_outlets("Did the 'Best Bridges of the Year' article praise it?") == []
+    assert cited_outlets("Did the 'Valley Times' article praise it?") == ["Valley Times"]
 
 
 def test_a_part_with_no_evidence_is_named() -> None:

@@ -244,10 +244,15 @@ def cited_outlets(text: str) -> list[str]:
     """The outlets a question cites by name ("a Bloomberg article", "a report by The Wall
     Street Journal"), quotes stripped, without a leading "The"."""
     plain = re.sub(r"['‘’\"“”](?=[A-Z])|(?<=[\w.])['‘’\"“”](?=\s|[,.?]|$)", "", text)
+    # A quoted title ("the 'NBA Rookie of the Year Odds' article") is no outlet, nor any part
+    # of it; a quoted outlet ("the 'Sporting News' article") is one.
+    titles = [t for t in re.findall(r"['‘\"“]([A-Z][^'’\"”]*)['’\"”]", text) if len(t.split()) > 1]
     found = []
     for pattern in _CITED_OUTLET:
         for name in pattern.findall(plain):
             name = re.sub(r"^The\s+", "", name.strip(" -|"))
+            if any(name in t and name != re.sub(r"^The\s+", "", t) for t in titles):
+                continue
             if name and name not in found:
                 found.append(name)
     return found
