@@ -195,6 +195,7 @@ class Footnote:
             query=queries[0],
             weigh=self.word_weights(snapshot),
             outlets=retriever.outlets(snapshot),
+            newest=retriever.newest(snapshot),
         )
 
     def word_weights(self, snapshot: Reader) -> Callable[[str], float]:

@@ -239,7 +239,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._bad: str | None = None  # a published generation that failed to open
-        self._outlets: tuple[str, OutletMatcher] | None = None
+        self._outlets: tuple[str, tuple[OutletMatcher, str]] | None = None
         _one_faiss_thread()
 
     def snapshot(self) -> Snapshot:
@@ -319,10 +319,19 @@ class Retriever:
 
     def outlets(self, snapshot: Snapshot) -> OutletMatcher:
         """The outlets of the indexed articles (kept per index generation)."""
+        return self._catalog(snapshot)[0]
+
+    def newest(self, snapshot: Snapshot) -> str:
+        """The publication date (YYYY-MM-DD) of the newest dated indexed article, "" if none."""
+        return self._catalog(snapshot)[1]
+
+    def _catalog(self, snapshot: Snapshot) -> tuple[OutletMatcher, str]:
         with self._lock:
             if self._outlets is None or self._outlets[0] != snapshot.generation:
-                sources = {a.source for a in snapshot.articles()}
-                self._outlets = (snapshot.generation, OutletMatcher(sources))
+                articles = snapshot.articles()
+                dates = [a.published[:10] for a in articles if _ISO_DATE.match(a.published)]
+                catalog = (OutletMatcher({a.source for a in articles}), max(dates, default=""))
+                self._outlets = (snapshot.generation, catalog)
             return self._outlets[1]
 
     def rank(self, snapshot: Snapshot, question: str, query: np.ndarray, k: int) -> list[Passage]:

@@ -78,3 +78,12 @@ def test_abstains_when_the_names_asked_about_appear_nowhere(service: Footnote) -
     assert service.ask("Who is the mayor of Harbor City?").found
     answer = service.ask("Who is the mayor of Springfield?")
     assert not answer.found and answer.sources
+
+
+def test_the_newest_indexed_article_dates_the_present(service: Footnote) -> None:
+    """The index's newest article is its "now": a question about "this week" is answered only
+    from articles of the year before it."""
+    retriever = service.retriever
+    assert retriever.newest(retriever.snapshot()) == "2024-07-18"
+    answer = service.ask("How much did the bridge cost this week?")
+    assert answer.found and "1.2 billion dollars" in answer.text  # four months before

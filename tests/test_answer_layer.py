@@ -541,3 +541,23 @@ def test_a_question_about_several_reports_is_sure_from_their_sentences_together(
     assert answer.found and answer.short is not None and answer.short.text == "Blue Tern"
     alone = compose_answer(question, passages, FakeEmbedder(), settings)  # outlets unknown
     assert not alone.found
+
+
+def test_a_question_about_the_present_is_not_answered_from_old_articles() -> None:
+    """Asked who won "this week", a report from years before the newest indexed article is
+    another year's race, not the answer."""
+    old = passage(
+        "Rower Ada Lowe won the harbor race on Sunday, beating the favourite by two lengths.",
+        published="2019-06-02",
+    )
+    question = "Who won the harbor race this week?"
+    assert analyse(question).current
+    stale = compose_answer(question, [old], FakeEmbedder(), LOOSE, newest="2024-03-14")
+    assert not stale.found and stale.sources  # the nearest sources are still shown
+    recent = compose_answer(question, [old], FakeEmbedder(), LOOSE, newest="2019-06-05")
+    assert recent.found and "Ada Lowe" in recent.text
+    # Without "this week" the year-old report may answer.
+    timeless = compose_answer(
+        "Who won the harbor race?", [old], FakeEmbedder(), LOOSE, newest="2024-03-14"
+    )
+    assert timeless.found

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -83,6 +84,7 @@ def compose_answer(
     query: np.ndarray | None = None,
     weigh: Weigh | None = None,
     outlets: OutletMatcher | None = None,
+    newest: str = "",
 ) -> Answer:
     """Answer question from passages, or say that they do not hold the answer.
 
@@ -94,6 +96,8 @@ def compose_answer(
         query: the question's vector, if retrieval already computed it.
         weigh: a word's weight (rarer words weigh more); every word weighs 1 if not given.
         outlets: the indexed outlets; a question citing another outlet's report is not answered.
+        newest: the publication date of the newest indexed article (ISO), the index's "now": a
+            question about the present is not answered from articles a year older.
 
     Every snippet is an exact span of its article: Source.snippet ==
     article.text[snippet_start:snippet_end], and so is a span short answer.
@@ -104,7 +108,9 @@ def compose_answer(
     if query is None:
         query = embedder.embed([question])[0]
     everything = gather(passages)
-    gathered = [e for e in everything if not contradicts_years(q, e)]
+    gathered = [
+        e for e in everything if not (contradicts_years(q, e) or _stale(q, e, newest))
+    ]
     common = common_words(passages)
     scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
@@ -153,6 +159,21 @@ def compose_answer(
     claims, sources = _cite(chosen)
     short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
+
+
+# How old an article may be, before the newest indexed one, to answer "this week".
+STALE_AFTER = timedelta(days=365)
+
+
+def _stale(q: Question, e: Evidence, newest: str) -> bool:
+    """A question about the present, evidence from an article a year older than the newest."""
+    if not (q.current and newest):
+        return False
+    try:
+        published = date.fromisoformat(e.passage.published[:10])
+        return published < date.fromisoformat(newest[:10]) - STALE_AFTER
+    except ValueError:
+        return False  # undated: no telling
 
 
 def _unit(_: str) -> float:

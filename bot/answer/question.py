@@ -93,6 +93,12 @@ _NEGATED_CHOICE = re.compile(
 _DIFFERENCE = re.compile(
     r"\b(?:inconsisten\w*|differ\w*|discrepan\w*|contradict\w*|disagree\w*|chang\w*)\b", re.I
 )
+_CURRENT = re.compile(
+    r"\b(?:this (?:week|weekend|month|year|season)|recent(?:ly)?|currently|now|latest|today|"
+    r"yesterday|so far|to date|as of|on (?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
+    r"Sunday))\b",
+    re.I,
+)
 _WH = re.compile(r"\b(who|whom|whose|when|where|why|how|which|what)\b", re.I)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
@@ -119,6 +125,9 @@ class Question:
     # An either-or question's two options ("consistent or inconsistent", "larger or smaller"),
     # as written: the answer is one of them, never Yes or No.
     options: tuple[str, ...] = ()
+    # It asks about the present ("this week", "recently", "on Tuesday"): not answered from
+    # articles long before the newest indexed one.
+    current: bool = False
 
     def asking_part(self) -> str:
         """The part of a multi-part question that holds its wh-word: what it asks for."""
@@ -175,6 +184,7 @@ def analyse(text: str) -> Question:
         negated_choice=bool(_NEGATED_CHOICE.search(text)),
         asks_at=asks_at,
         options=_options(text) if kind is Kind.YES_NO else (),
+        current=bool(_CURRENT.search(text)),
     )
 
 
