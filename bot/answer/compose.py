@@ -108,9 +108,7 @@ def compose_answer(
     if query is None:
         query = embedder.embed([question])[0]
     everything = gather(passages)
-    gathered = [
-        e for e in everything if not (contradicts_years(q, e) or _stale(q, e, newest))
-    ]
+    gathered = [e for e in everything if not (contradicts_years(q, e) or _stale(q, e, newest))]
     common = common_words(passages)
     scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
