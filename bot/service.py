@@ -181,7 +181,8 @@ class Footnote:
         snapshot = retriever.snapshot()
         queries = retriever.embed_question(question)
         k = k or self.settings.top_k
-        if retriever.parts(question) or len(retriever.outlets(snapshot).find(question)) >= 2:
+        outlets = retriever.outlets(snapshot)
+        if retriever.parts(question) or outlets.distinct(outlets.find(question)) >= 2:
             k *= 2  # evidence for every part, or every outlet's report, the question asks about
         passages = retriever.rank(snapshot, question, queries, k)
         return compose_answer(

@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from index.backends import Reader as Snapshot
 from index.backends.files import FilesBackend
 from index.embed import Embedder
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
-from index.store import ChunkRecord
+from index.store import ArticleRecord, ChunkRecord
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,12 @@ class OutletMatcher:
             for full, short in self._names
         )
 
+    def distinct(self, names: Iterable[str]) -> int:
+        """How many different outlets names are: the sections of one outlet ("The Independent -
+        Sports", "The Independent - Life and Style") count once."""
+        shorts = dict(self._names)
+        return len({shorts.get(name, name).lower() for name in names})
+
     def find(self, question: str) -> frozenset[str]:
         """The outlets named in question (every section of an outlet named by its short name)."""
         found: set[str] = set()
@@ -162,6 +169,20 @@ class OutletMatcher:
                 found.add(name)
         found.update(name for name, pattern in self._short if pattern.search(question))
         return frozenset(found)
+
+
+def _newest(articles: Iterable[ArticleRecord]) -> str:
+    """The newest real publication date (YYYY-MM-DD) among articles, none after today."""
+    today = date.today().isoformat()
+    days = set()
+    for a in articles:
+        try:
+            day = date.fromisoformat(a.published[:10]).isoformat()
+        except ValueError:
+            continue  # undated, or not a date
+        if day <= today:
+            days.add(day)
+    return max(days, default="")
 
 
 _CLAUSE_BREAK = re.compile(
@@ -329,8 +350,7 @@ class Retriever:
         with self._lock:
             if self._outlets is None or self._outlets[0] != snapshot.generation:
                 articles = snapshot.articles()
-                dates = [a.published[:10] for a in articles if _ISO_DATE.match(a.published)]
-                catalog = (OutletMatcher({a.source for a in articles}), max(dates, default=""))
+                catalog = (OutletMatcher({a.source for a in articles}), _newest(articles))
                 self._outlets = (snapshot.generation, catalog)
             return self._outlets[1]
 

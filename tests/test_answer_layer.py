@@ -217,22 +217,24 @@ def test_a_count_of_another_unit_is_no_answer_to_how_many() -> None:
 
 
 def test_a_surname_answer_is_given_in_full_from_the_sentence_that_names_it() -> None:
-    """The best sentence may name someone by surname only; the one naming them in full leads,
-    so the reader sees who it is."""
-    passages = [
-        passage(
-            "Brandt designed the lighthouse museum, whose tower took two years to build.",
-            chunk_id=1,
-            title="Museum opens",
-        ),
-        passage(
-            "The harbor board thanked the architect Ivo Brandt on Monday.",
-            chunk_id=2,
-            title="Board meeting",
-        ),
-    ]
-    answer = ask("Who designed the lighthouse museum?", passages)
+    """The best sentence may name someone by surname only; the sentence of the same article
+    naming them in full leads, so the reader sees who it is. Another article's namesake
+    never does."""
+    article = passage(
+        "The harbor board thanked the architect Ivo Brandt on Monday for the new museum. "
+        "Brandt designed the lighthouse museum, whose tower took two years to build.",
+        chunk_id=1,
+        title="Museum opens",
+    )
+    answer = ask("Who designed the lighthouse museum?", [article])
     assert answer.found and "Ivo Brandt" in answer.claims[0].text
+    namesake = passage("Analyst Kevin Brandt said harbor shares could rise.", chunk_id=2)
+    lone = passage(
+        "Brandt designed the lighthouse museum, whose tower took two years to build.", chunk_id=3
+    )
+    answer = ask("Who designed the lighthouse museum?", [lone, namesake])
+    assert "Kevin" not in answer.claims[0].text
+    assert answer.short is None or "Kevin" not in answer.short.text
 
 
 def test_a_name_after_its_title_and_a_possessive() -> None:
@@ -561,3 +563,29 @@ def test_a_question_about_the_present_is_not_answered_from_old_articles() -> Non
         "Who won the harbor race?", [old], FakeEmbedder(), LOOSE, newest="2024-03-14"
     )
     assert timeless.found
+
+
+def test_edge_cases_of_the_question_readers() -> None:
+    # A question naming its year is not about the present, whatever day it names.
+    assert not analyse("Who won the election on Tuesday, November 3, 2020?").current
+    # The verb is the agreeing option, not a noun that happens to be a match.
+    q = analyse(
+        "Did the Herald and the Times agree on the date of the match, or did they disagree?"
+    )
+    assert agreeing_option(q.options) == "agree"
+    # The sections of one outlet are one outlet.
+    sections = OutletMatcher(["The Independent - Sports", "The Independent - Life and Style"])
+    assert sections.distinct(sections.find("Did The Independent report the final?")) == 1
+
+
+def test_a_common_word_phrase_is_found_next_to_punctuation() -> None:
+    corpus = [f"The US market stayed open in quarter {i}, officials said." for i in range(8)]
+    winner = passage("Ada Lowe won the US Open, beating the favourite in three sets.")
+    corpus.append(winner.text)
+    held = [words_of(text) for text in corpus]
+
+    def weigh(word: str) -> float:
+        return math.log((len(held) + 1) / (sum(word in h for h in held) + 0.5))
+
+    answer = compose_answer("Who won the US Open?", [winner], FakeEmbedder(), LOOSE, weigh=weigh)
+    assert answer.found and "Ada Lowe" in answer.text

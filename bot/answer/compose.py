@@ -126,7 +126,7 @@ def compose_answer(
         return _not_found(q, passages, nearest, settings, missing=missing)
     # A question naming several indexed outlets ("reported by The Verge and TechCrunch") has its
     # facts spread over their reports: no one sentence holds them all.
-    several = outlets is not None and len(outlets.find(q.text)) >= 2
+    several = outlets is not None and outlets.distinct(outlets.find(q.text)) >= 2
     # How sure the best sentences must be to be about the whole question: a multi-part question
     # whose parts all have evidence need not be; one without evidence for the part that asks
     # ("..., which beverage is getting a new bottle?") must be fairly sure, and one without
@@ -286,11 +286,12 @@ def _short_answer(
         q.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.NAME)
         and " " not in best_spot.candidate.text
     ):
-        # "Bankman-Fried": the best sentence naming the same one in full ("Sam Bankman-Fried"),
-        # among the other sentences, leads instead, with its sureness.
+        # "Bankman-Fried": the best sentence of the same article naming them in full ("Sam
+        # Bankman-Fried", as news names a person at first mention) leads instead.
         short = best_spot.candidate.text
+        article = best_spot.evidence.passage.article_id
         for e in usable:
-            if e is best_spot.evidence:
+            if e is best_spot.evidence or e.passage.article_id != article:
                 continue
             for cand in candidates(e.text, q, common):
                 if cand.text.endswith(" " + short) and 2 <= len(cand.text.split()) <= 4:
@@ -528,5 +529,7 @@ def _missing_names(q: Question, passages: list[Passage], weigh: Weigh = _unit) -
 
 
 def _folded(text: str) -> str:
-    """Lower case, no dots ("U.S." == "US"), single spaces: for finding a phrase."""
-    return " " + " ".join(text.lower().replace(".", "").replace("’", "'").split()) + " "
+    """Lower case, no dots ("U.S." == "US"), other punctuation as spaces ("US Open's"), single
+    spaces: for finding a phrase."""
+    text = re.sub(r"[^\w\s]", " ", text.lower().replace(".", "").replace("’", "'"))
+    return " " + " ".join(text.split()) + " "

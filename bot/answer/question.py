@@ -184,7 +184,8 @@ def analyse(text: str) -> Question:
         negated_choice=bool(_NEGATED_CHOICE.search(text)),
         asks_at=asks_at,
         options=_options(text) if kind is Kind.YES_NO else (),
-        current=bool(_CURRENT.search(text)),
+        # "on Tuesday, November 3, 2020" names its time: the year constraint applies instead.
+        current=bool(_CURRENT.search(text)) and not _YEAR.search(text),
     )
 
 
@@ -193,7 +194,7 @@ _NEGATIONS = ("in", "im", "il", "ir", "un", "dis", "non", "non-")
 # Options that say reports agree, and those that say they differ.
 _SAME = frozenset(
     "same similar similarly alike agree agrees agreed agreement align aligns aligned consistent "
-    "consistently consistency match matches matched".split()
+    "consistently consistency".split()
 )
 _DIFFERENT = re.compile(
     r"^(?:differ\w*|different|distinct|inconsistent\w*|disagree\w*|chang\w*|contradict\w*)$",
@@ -232,8 +233,8 @@ def _options(text: str) -> tuple[str, ...]:
     differ = _OR_DIFFERENT.search(text)
     if differ is not None:
         same = [w for w in re.findall(r"[A-Za-z]+", text[: differ.start()]) if w.lower() in _SAME]
-        if same:
-            return (same[-1], differ.group(1))
+        if same:  # the verb, before its object ("agree on the date of the match")
+            return (same[0], differ.group(1))
     return ()
 
 
