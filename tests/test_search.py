@@ -50,3 +50,15 @@ def test_huge_question() -> None:
         clean_question("x" * 5000)
     assert clean_question("  a   b ") == "a b"
     assert len(clean_question("y" * MAX_QUESTION_CHARS)) == MAX_QUESTION_CHARS
+
+
+def test_the_newest_date_ignores_what_is_no_real_past_date() -> None:
+    from index.search import _newest
+    from index.store import ArticleRecord
+
+    def article(published: str) -> ArticleRecord:
+        return ArticleRecord("a", "a.md", "A", "Herald", "", published, "", "h")
+
+    dates = ["2024-03-14T09:00:00+00:00", "2024-13-45", "2999-01-01", "", "last week"]
+    assert _newest([article(d) for d in dates]) == "2024-03-14"
+    assert _newest([article("undated")]) == ""
