@@ -195,7 +195,7 @@ class Footnote:
             ),
             query=queries[0],
             weigh=self.word_weights(snapshot),
-            outlets=retriever.outlets(snapshot),
+            outlets=outlets,
             newest=retriever.newest(snapshot),
         )
 

@@ -260,7 +260,8 @@ class Retriever:
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._bad: str | None = None  # a published generation that failed to open
-        self._outlets: tuple[str, tuple[OutletMatcher, str]] | None = None
+        # (generation, (its outlets, its newest publication date))
+        self._catalog_cache: tuple[str, tuple[OutletMatcher, str]] | None = None
         _one_faiss_thread()
 
     def snapshot(self) -> Snapshot:
@@ -348,11 +349,11 @@ class Retriever:
 
     def _catalog(self, snapshot: Snapshot) -> tuple[OutletMatcher, str]:
         with self._lock:
-            if self._outlets is None or self._outlets[0] != snapshot.generation:
+            if self._catalog_cache is None or self._catalog_cache[0] != snapshot.generation:
                 articles = snapshot.articles()
                 catalog = (OutletMatcher({a.source for a in articles}), _newest(articles))
-                self._outlets = (snapshot.generation, catalog)
-            return self._outlets[1]
+                self._catalog_cache = (snapshot.generation, catalog)
+            return self._catalog_cache[1]
 
     def rank(self, snapshot: Snapshot, question: str, query: np.ndarray, k: int) -> list[Passage]:
         """The k best passages for question, best first.

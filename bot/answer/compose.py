@@ -108,7 +108,10 @@ def compose_answer(
     if query is None:
         query = embedder.embed([question])[0]
     everything = gather(passages)
-    gathered = [e for e in everything if not (contradicts_years(q, e) or _stale(q, e, newest))]
+    stale = _stale_passages(q, passages, newest)
+    gathered = [
+        e for e in everything if not (contradicts_years(q, e) or e.passage.chunk_id in stale)
+    ]
     common = common_words(passages)
     scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
@@ -163,15 +166,23 @@ def compose_answer(
 STALE_AFTER = timedelta(days=365)
 
 
-def _stale(q: Question, e: Evidence, newest: str) -> bool:
-    """A question about the present, evidence from an article a year older than the newest."""
+def _stale_passages(q: Question, passages: list[Passage], newest: str) -> set[int]:
+    """For a question about the present, the chunks of articles a year older than the newest
+    indexed one (undated ones: no telling)."""
     if not (q.current and newest):
-        return False
+        return set()
     try:
-        published = date.fromisoformat(e.passage.published[:10])
-        return published < date.fromisoformat(newest[:10]) - STALE_AFTER
+        cutoff = date.fromisoformat(newest[:10]) - STALE_AFTER
     except ValueError:
-        return False  # undated: no telling
+        return set()
+    stale = set()
+    for p in passages:
+        try:
+            if date.fromisoformat(p.published[:10]) < cutoff:
+                stale.add(p.chunk_id)
+        except ValueError:
+            continue
+    return stale
 
 
 def _unit(_: str) -> float:
@@ -508,14 +519,11 @@ def _missing_names(q: Question, passages: list[Passage], weigh: Weigh = _unit) -
     """
     if not q.names:
         return 0.0
-    seen: set[str] = set()
-    texts = []
-    for p in passages:
-        text = f"{p.title} {p.source} {p.text}"
-        seen |= words_of(text)
-        texts.append(_folded(text))
+    texts = [f"{p.title} {p.source} {p.text}" for p in passages]
+    seen: set[str] = set().union(*(words_of(text) for text in texts))
     if weigh is _unit:
         return len(q.names - seen) / len(q.names)
+    folded_texts = [_folded(text) for text in texts]
     units: list[bool] = []  # each distinctive name word, or phrase of common ones: seen?
     for phrase in name_phrases(q.text):
         words = words_of(phrase)
@@ -524,7 +532,7 @@ def _missing_names(q: Question, passages: list[Passage], weigh: Weigh = _unit) -
             units += [w in seen for w in distinct]
         elif len(phrase.split()) > 1:
             folded = _folded(phrase)
-            units.append(any(folded in t for t in texts))
+            units.append(any(folded in t for t in folded_texts))
     return units.count(False) / len(units) if units else 0.0
 
 

@@ -200,13 +200,14 @@ _DIFFERENT = re.compile(
     r"^(?:differ\w*|different|distinct|inconsistent\w*|disagree\w*|chang\w*|contradict\w*)$",
     re.I,
 )
+# Opposites, either way round ("larger or smaller", "smaller or larger").
 _OPPOSITES = frozenset(
-    tuple(pair.split("/"))
-    for pair in (
-        "larger/smaller smaller/larger more/less less/more higher/lower lower/higher "
-        "better/worse worse/better increase/decrease decrease/increase positive/negative "
-        "negative/positive earlier/later later/earlier win/loss loss/win"
+    pair
+    for written in (
+        "larger/smaller more/less higher/lower better/worse increase/decrease positive/negative "
+        "earlier/later win/loss"
     ).split()
+    for pair in (tuple(written.split("/")), tuple(reversed(written.split("/"))))
 )
 # "Do the reports agree on X, or do they present different Y?": the second option is a
 # clause saying they differ.
@@ -224,11 +225,7 @@ def _options(text: str) -> tuple[str, ...]:
     for m in _EITHER_OR.finditer(text):
         first, second = m.group(1), m.group(2)
         a, b = first.lower(), second.lower()
-        if (
-            (a, b) in _OPPOSITES
-            or any(b == neg + a for neg in _NEGATIONS)
-            or (a in _SAME and _DIFFERENT.match(b))
-        ):
+        if (a, b) in _OPPOSITES or _negates(b, a) or (a in _SAME and _DIFFERENT.match(b)):
             return (first, second)
     differ = _OR_DIFFERENT.search(text)
     if differ is not None:
@@ -244,11 +241,14 @@ def agreeing_option(options: tuple[str, ...]) -> str:
     if len(options) != 2:
         return ""
     first, second = options
-    if first.lower() in _SAME and (
-        _DIFFERENT.match(second) or second.lower().endswith(first.lower())
-    ):
+    if first.lower() in _SAME and (_DIFFERENT.match(second) or _negates(second, first)):
         return first
     return ""
+
+
+def _negates(word: str, other: str) -> bool:
+    """word is other with a negating prefix ("inconsistent", "disagree")."""
+    return any(word.lower() == neg + other.lower() for neg in _NEGATIONS)
 
 
 def cited_outlets(text: str) -> list[str]:
