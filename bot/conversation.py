@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -36,6 +35,7 @@ from typing import Any
 
 from bot.answer import Answer
 from bot.answer.question import analyse, stem
+from bot.sqlite_store import connect, create
 
 # Words that are capitalised because they open a sentence, not because they are names.
 _OPENERS = frozenset(
@@ -252,23 +252,17 @@ class ConversationStore:
         self.ttl = ttl_seconds
         self.max_turns = max_turns
         self._clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(
-                "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY,"
-                " updated REAL NOT NULL, turns TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS conversation_aliases (alias TEXT PRIMARY KEY,"
-                " key TEXT NOT NULL, updated REAL NOT NULL);"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        create(
+            path,
+            "CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY,"
+            " updated REAL NOT NULL, turns TEXT NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS conversation_aliases (alias TEXT PRIMARY KEY,"
+            " key TEXT NOT NULL, updated REAL NOT NULL);",
+        )
 
     def turns(self, key: str) -> list[Turn]:
         """The conversation's turns, oldest first; [] if there is none or it expired."""
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             row = db.execute(
                 "SELECT turns FROM conversations WHERE key = ? AND updated >= ?",
                 (key, self._clock() - self.ttl),
@@ -277,7 +271,7 @@ class ConversationStore:
 
     def add(self, key: str, turn: Turn) -> None:
         now = self._clock()
-        with closing(self._connect()) as db, db:
+        with closing(connect(self.path)) as db, db:
             row = db.execute(
                 "SELECT turns FROM conversations WHERE key = ? AND updated >= ?",
                 (key, now - self.ttl),
@@ -292,7 +286,7 @@ class ConversationStore:
 
     def alias(self, alias: str, key: str) -> None:
         """Let alias (e.g. the bot's answer message) lead to conversation key."""
-        with closing(self._connect()) as db, db:
+        with closing(connect(self.path)) as db, db:
             db.execute(
                 "INSERT OR REPLACE INTO conversation_aliases (alias, key, updated) "
                 "VALUES (?, ?, ?)",
@@ -300,7 +294,7 @@ class ConversationStore:
             )
 
     def find(self, alias: str) -> str | None:
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             row = db.execute(
                 "SELECT key FROM conversation_aliases WHERE alias = ? AND updated >= ?",
                 (alias, self._clock() - self.ttl),
@@ -308,7 +302,7 @@ class ConversationStore:
         return str(row[0]) if row else None
 
     def forget(self, key: str) -> None:
-        with closing(self._connect()) as db, db:
+        with closing(connect(self.path)) as db, db:
             db.execute("DELETE FROM conversations WHERE key = ?", (key,))
 
 

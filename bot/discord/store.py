@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
 
 from bot.answer import Answer
+from bot.sqlite_store import connect, create
 
 
 class AnswerStore:
@@ -22,25 +22,19 @@ class AnswerStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(
-                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, created REAL NOT NULL,"
-                " user_id INTEGER NOT NULL, answer TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS last_answer (user_id INTEGER PRIMARY KEY,"
-                " key TEXT NOT NULL);"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        create(
+            path,
+            "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, created REAL NOT NULL,"
+            " user_id INTEGER NOT NULL, answer TEXT NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS last_answer (user_id INTEGER PRIMARY KEY,"
+            " key TEXT NOT NULL);",
+        )
 
     def save(self, answer: Answer, user_id: int) -> str:
         """Store answer; returns the key its buttons carry."""
         key = secrets.token_hex(8)
         now = time.time()
-        with closing(self._connect()) as db, db:
+        with closing(connect(self.path)) as db, db:
             db.execute(
                 "INSERT INTO answers (key, created, user_id, answer) VALUES (?, ?, ?, ?)",
                 (key, now, user_id, json.dumps(answer.to_dict(), ensure_ascii=False)),
@@ -52,12 +46,12 @@ class AnswerStore:
         return key
 
     def get(self, key: str) -> Answer | None:
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             row = db.execute("SELECT answer FROM answers WHERE key = ?", (key,)).fetchone()
         return Answer.from_dict(json.loads(row[0])) if row else None
 
     def last(self, user_id: int) -> Answer | None:
-        with closing(self._connect()) as db:
+        with closing(connect(self.path)) as db:
             row = db.execute(
                 "SELECT a.answer FROM last_answer l JOIN answers a ON a.key = l.key "
                 "WHERE l.user_id = ?",
