@@ -66,13 +66,7 @@ class MilvusServer:
             client = MilvusClient(uri=self.uri, timeout=2)
         except (OSError, MilvusException):
             return False
-        try:
-            client.list_collections()
-            return True
-        except MilvusException:
-            return False
-        finally:
-            client.close()
+        return _lists_collections(client)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -164,13 +158,7 @@ class MilvusStandalone:
             client = self.client()
         except MilvusException:
             return False
-        try:
-            client.list_collections()
-            return True
-        except MilvusException:
-            return False
-        finally:
-            client.close()
+        return _lists_collections(client)
 
     def _logs(self) -> str:
         logs = self.base_dir / "logs"
@@ -193,3 +181,16 @@ def _bindable(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def _lists_collections(client: Any) -> bool:
+    """The server behind client answers a Milvus call; closes client."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        client.list_collections()
+        return True
+    except MilvusException:
+        return False
+    finally:
+        client.close()
