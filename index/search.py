@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index.articles import display_date
-from index.backends import Backend
+from index.backends import Backend, Where
 from index.backends import Reader as Snapshot
 from index.backends.files import FilesBackend
 from index.embed import Embedder
@@ -60,6 +60,13 @@ class SearchSettings:
     # where one list's best rank is worth weight / (rrf_k + 1).
     source_boost: float = 0.1
     date_boost: float = 0.03
+    # Also search the chunks of the outlets, and of the days, a question names on their own
+    # (the backend's filter: SQL in the files backend, a filter expression in Milvus), so that
+    # their best chunks are candidates even when the whole index's best are all elsewhere; a
+    # chunk then counts with its better rank of the two searches. MultiHop-RAG dev: MAP@10
+    # .346 -> .349, Hits@10 .944 -> .942 (it is for large indexes, where the top 100 of
+    # millions of chunks can hold none of the named outlet's).
+    named_searches: bool = True
     # At most this many passages of one article before any article gets another (0: no limit),
     # because questions about several reports need evidence from several articles.
     per_article: int = 0
@@ -378,7 +385,7 @@ class Retriever:
             return whole
         lists = [whole]
         for part, vector in zip(parts, vectors[1:], strict=False):
-            lists.append(self._rank_one(snapshot, part, vector, k)[0])
+            lists.append(self._rank_one(snapshot, part, vector, k, named=False)[0])
         return _interleave(lists + by_outlet, k, self.settings.part_lead)
 
     def _rank_one(
@@ -388,23 +395,33 @@ class Retriever:
         vector: np.ndarray,
         k: int,
         outlets: Sequence[str] = (),
+        named: bool = True,
     ) -> list[list[Passage]]:
         """Dense + keyword fusion for one text, boosted by the outlets and dates it names: its
-        k best passages, then for each of outlets the k best of that outlet's candidates."""
+        k best passages, then for each of outlets the k best of that outlet's candidates.
+        named: also search the named outlets' and days' chunks on their own (the whole
+        question does it for its parts, which name the same outlets)."""
         s = self.settings
-        dense = snapshot.dense(vector, max(s.dense_candidates, k))
-        keyword = snapshot.keyword(question, max(s.keyword_candidates, k))
-        dense_rank = {cid: r for r, (cid, _) in enumerate(dense, 1)}
-        keyword_rank = {cid: r for r, (cid, _) in enumerate(keyword, 1)}
-        fused = self._fuse(dense_rank, keyword_rank)
         hints = self.hints(snapshot, question)
+        wheres = [None, *_named(hints)] if s.named_searches and named else [None]
+        dense: dict[int, float] = {}
+        dense_rank: dict[int, int] = {}
+        keyword_rank: dict[int, int] = {}
+        for where in wheres:
+            found = snapshot.dense(vector, max(s.dense_candidates, k), where)
+            _better_ranks(dense_rank, found)
+            dense.update(found)
+            _better_ranks(
+                keyword_rank, snapshot.keyword(question, max(s.keyword_candidates, k), where)
+            )
+        fused = self._fuse(dense_rank, keyword_rank)
         wide = bool(hints.sources or hints.dates or s.per_article or outlets)
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
         records = snapshot.chunks(ranked if wide else ranked[:k])
         if hints.sources or hints.dates:
             fused = {cid: v + self._boost(records.get(cid), hints) for cid, v in fused.items()}
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        dense_scores = dict(dense)
+        dense_scores = dense
 
         def passages(ids: list[int]) -> list[Passage]:
             out = []
@@ -441,6 +458,22 @@ class Retriever:
         if display_date(rec.published) in hints.dates:
             bonus += self.settings.date_boost
         return bonus
+
+
+def _named(hints: Hints) -> list[Where]:
+    """The filters for what a question names: its outlets, and its days, each on their own."""
+    out = []
+    if hints.sources:
+        out.append(Where(sources=hints.sources))
+    if hints.dates:
+        out.append(Where(dates=hints.dates))
+    return out
+
+
+def _better_ranks(ranks: dict[int, int], found: list[tuple[int, float]]) -> None:
+    """Record found's ranks (1 = best) in ranks, keeping each chunk's better one."""
+    for rank, (chunk_id, _) in enumerate(found, 1):
+        ranks[chunk_id] = min(rank, ranks.get(chunk_id, rank))
 
 
 def _interleave(lists: list[list[Passage]], k: int, lead: int) -> list[Passage]:

@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 META = "meta.sqlite"
+FILTERS_KEPT = 16  # outlet/date filters whose chunk ids a snapshot keeps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -206,6 +208,9 @@ class Snapshot:
             self._db.close()
             raise
         self._lock = threading.Lock()
+        # The chunk ids of the last few filters: a multi-part question names its outlets in
+        # each part, and the generation never changes.
+        self._allowed: OrderedDict[Where, np.ndarray] = OrderedDict()
 
     def _check(self, path: Path) -> None:
         """The database opens, and database, vectors and manifest agree."""
@@ -243,23 +248,29 @@ class Snapshot:
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         # Exact over the chunks where names (a filter's chunks are few next to the index).
         allowed = self._filtered(where)
-        if not allowed:
+        if not len(allowed):
             return []
-        matrix = np.stack([self.vector(i) for i in allowed])
-        scores_all = matrix @ query[0]
+        scores_all = self._faiss.reconstruct_batch(allowed) @ query[0]
         order = np.argsort(-scores_all, kind="stable")[:n]
-        return [(allowed[i], float(scores_all[i])) for i in order]
+        return [(int(allowed[i]), float(scores_all[i])) for i in order]
 
-    def _filtered(self, where: Where) -> list[int]:
-        """Chunk ids of articles from where's sources, published on where's dates."""
-        clauses, params = self._where_sql(where)
+    def _filtered(self, where: Where) -> np.ndarray:
+        """Chunk ids of articles from where's sources, published on where's dates, ascending."""
         with self._lock:
+            if where in self._allowed:
+                self._allowed.move_to_end(where)
+                return self._allowed[where]
+            clauses, params = self._where_sql(where)
             rows = self._db.execute(
                 f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {clauses}"
                 " ORDER BY c.id",
                 params,
             ).fetchall()
-        return [int(r[0]) for r in rows]
+            allowed = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            self._allowed[where] = allowed
+            if len(self._allowed) > FILTERS_KEPT:
+                self._allowed.popitem(last=False)
+            return allowed
 
     @staticmethod
     def _where_sql(where: Where) -> tuple[str, list[str]]:
@@ -276,28 +287,30 @@ class Snapshot:
         """The stored vector of one chunk."""
         return np.asarray(self._faiss.reconstruct(int(chunk_id)), dtype=np.float32)
 
-    def keyword(
-        self, question: str, n: int, where: Where | None = None
-    ) -> list[tuple[int, float]]:
+    def keyword(self, question: str, n: int, where: Where | None = None) -> list[tuple[int, float]]:
         """Chunk ids and BM25 scores (higher is better) of the n best keyword matches (among
         where's chunks, if given)."""
         query = keyword_query(question)
         if query is None:
             return []
-        within, params = "", list[str]()
-        if where is not None and (where.sources or where.dates):
+        weights = "bm25(chunks_fts, 2.0, 1.0, 1.0)"
+        if where is None or not (where.sources or where.dates):
+            sql = (
+                f"SELECT rowid, -{weights} FROM chunks_fts WHERE chunks_fts MATCH ? "
+                f"ORDER BY {weights} LIMIT ?"
+            )
+            params: list[str] = []
+        else:
+            # A join, not "rowid IN (subquery)": SQLite would test the subquery row by row
+            # against every match of the OR query (250-580 ms instead of 6 ms on 8,903 chunks).
             clauses, params = self._where_sql(where)
-            within = (
-                " AND rowid IN (SELECT c.id FROM chunks c JOIN articles a"
-                f" ON a.id = c.article_id WHERE {clauses})"
+            sql = (
+                f"SELECT chunks_fts.rowid, -{weights} FROM chunks_fts"
+                " JOIN chunks c ON c.id = chunks_fts.rowid JOIN articles a ON a.id = c.article_id"
+                f" WHERE chunks_fts MATCH ? AND {clauses} ORDER BY {weights} LIMIT ?"
             )
         with self._lock:
-            rows = self._db.execute(
-                "SELECT rowid, -bm25(chunks_fts, 2.0, 1.0, 1.0) AS score FROM chunks_fts "
-                f"WHERE chunks_fts MATCH ?{within} ORDER BY bm25(chunks_fts, 2.0, 1.0, 1.0) "
-                "LIMIT ?",
-                (query, *params, n),
-            ).fetchall()
+            rows = self._db.execute(sql, (query, *params, n)).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def document_frequency(self, word: str) -> int:

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from index.backends.milvus import MilvusBackend
 from index.build import BuildReport, build_index
 from index.chunk import ChunkSettings
 from index.errors import ConfigError, IndexUnavailableError
-from index.search import Retriever
+from index.search import Retriever, SearchSettings
 from tests.fakes import FakeEmbedder
 from tests.milvus_server import MilvusServer, free_port
 from tests.test_search import (  # noqa: F401 - collected here again, once per backend
@@ -398,6 +399,36 @@ def test_filters_by_outlet_and_date(settings: Settings, backend: Backend) -> Non
     assert reader.dense(vector, 50, both) == [] and reader.keyword("council", 50, both) == []
 
 
+def test_named_outlets_and_days_are_searched_on_their_own(
+    settings: Settings, backend: Backend
+) -> None:
+    """The outlet or day a question names is searched by the backend's filter, so its chunks
+    are candidates even when the whole index's best matches are all elsewhere (at scale, the
+    top 100 of 150M chunks may hold none of one outlet's)."""
+    embedder = FakeEmbedder()
+    build(settings, backend, embedder)
+    # One candidate from each side (and one passage): the whole index's best is the chess article.
+    narrow = SearchSettings(dense_candidates=1, keyword_candidates=1)
+    question = "Did the Valley Gazette report the chess championship final of Priya Nandakumar?"
+    on = Retriever(settings.data_dir, embedder, narrow, backend=backend).search(question, 1)
+    off = Retriever(
+        settings.data_dir, embedder, replace(narrow, named_searches=False), backend=backend
+    ).search(question, 1)
+    assert on[0].source == "Valley Gazette"
+    assert "Valley Gazette" not in {p.source for p in off}
+
+    # A day is a hint (a small boost), not a filter: the day's chunks become candidates, and
+    # with the dense side alone the boost puts them first.
+    day = "What was reported on 5 June 2024 about the chess championship final?"
+    dense_only = replace(narrow, keyword_weight=0.0)
+    for named, expected in ((True, True), (False, False)):
+        retriever = Retriever(
+            settings.data_dir, embedder, replace(dense_only, named_searches=named), backend=backend
+        )
+        (passage,) = retriever.search(day, 1)
+        assert passage.title.startswith("City council approves") is expected
+
+
 def test_the_cli_names_an_unreachable_milvus_in_one_line(
     tmp_path: Path,
     news_corpus: Path,
@@ -475,7 +506,8 @@ def test_milvus_publishes_hnsw_above_the_exact_limit(
     hnsw = backend.open(backend.current() or "")
     assert hnsw.generation == report.generation and not hnsw._exact  # type: ignore[attr-defined]
     described = backend.connection.call(  # type: ignore[attr-defined]
-        "describing", lambda c: c.describe_index(hnsw._chunks, "vector")  # type: ignore[attr-defined]
+        "describing",
+        lambda c: c.describe_index(hnsw._chunks, "vector"),  # type: ignore[attr-defined]
     )
     assert described["index_type"] == "HNSW"
     got = hnsw.dense(vector, 5)
