@@ -116,6 +116,8 @@ def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE
             Kind.ORGANISATION,
         ),
         ("The novelist, who died this week, was best known for which book?", Kind.NAME),
+        # "What is her name?" asks for a person, not any name.
+        ("A critic of the mayor lost her seat this week. What is her name?", Kind.PERSON),
     ],
 )
 def test_the_kind_of_answer_asked_for(question: str, kind: Kind) -> None:
@@ -252,6 +254,45 @@ def test_calendar_words_are_no_names_and_places_come_from_the_gazetteer() -> Non
     assert "Tuesday" not in found
     assert found["Saudi Arabia"] == 1.0
     assert found.get("Ruritania Ltd", 0.0) < 1.0
+
+
+def test_a_gazetteer_place_fits_only_a_question_about_such_places() -> None:
+    """A state is a sure answer to "which state", not to "which national park" or "which
+    city": those need a name of their own ("Glacier Bay National Park")."""
+    sentence = "Floods closed roads near Glacier Bay National Park in Alaska on Monday."
+    fits = {c.text: c.fit for c in candidates(sentence, analyse("Which state saw floods?"))}
+    assert fits["Alaska"] == 1.0
+    park = analyse("Which national park was hit by floods this week?")
+    fits = {c.text: c.fit for c in candidates(sentence, park)}
+    assert fits["Alaska"] < 0.7
+    assert fits["Glacier Bay National Park"] >= 0.8
+    city = analyse("Which city saw the biggest rent increase?")
+    fits = {c.text: c.fit for c in candidates("Rents rose most in Florida.", city)}
+    assert fits["Florida"] < 0.7
+    # A bold answer needs the sure fit: the state is no short answer for the park.
+    answer = ask(
+        "Which national park was hit by floods this week?",
+        [passage("Floods washed out roads in Alaska and closed bridges on Monday.")],
+    )
+    assert answer.short is None
+
+
+def test_a_question_asking_for_several_things_gets_no_single_one_in_bold() -> None:
+    two = analyse("Which two countries did the alliance invite to join?")
+    assert two.count == 2 and analyse("Which country joined?").count == 1
+    assert analyse("What three directions did he point out?").count == 3
+    answer = ask(
+        "Which two countries did the alliance invite to join this week?",
+        [passage("The alliance invited two countries, Norway and Finland, to join on Wednesday.")],
+    )
+    assert answer.found and answer.short is None  # "Norway" alone would be half the answer
+
+
+def test_a_name_only_numbering_what_was_asked_is_no_answer() -> None:
+    """ "74th Harbor Awards" is the awards the question names, numbered: no answer."""
+    q = analyse("Which show won the most Harbor Awards in 2024?")
+    texts = [c.text for c in candidates("The 74th Harbor Awards went to Tide Line.", q)]
+    assert "74th Harbor Awards" not in texts and "Tide Line" in texts
 
 
 def test_a_quote_that_says_he_brings_the_sentence_before() -> None:

@@ -227,6 +227,8 @@ class _Spot:
         expert quoted), so one article naming someone is not enough: then the quotes speak for
         themselves."""
         fit = self.candidate.fit
+        if q.count > 1:  # "which two countries": one of them would be half the answer
+            return False
         if q.kind in (Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE):
             return fit >= 1.0
         if q.kind is Kind.PLACE:  # a gazetteer place, or a place cue and two articles

@@ -158,10 +158,10 @@ def candidates(
             pieces = _AND.split(text)
             if any(_NOT_NAMES.match(piece) for piece in pieces):
                 continue  # "Ivo Brandt on Monday": the name alone is a candidate too
-            if _is_new(text, question):
-                found.append(
-                    Candidate(text, start, end, kind, _name_fit(sentence, start, end, kind))
-                )
+            # "74th Harbor Awards" for a question about the Harbor Awards only numbers them.
+            if _is_new(text, question, numbers=False):
+                fit = _name_fit(sentence, start, end, kind, question.focus)
+                found.append(Candidate(text, start, end, kind, fit))
     # Overlapping spans: keep the better fitting, then the longer.
     found.sort(key=lambda c: (-c.fit, -(c.end - c.start), c.start))
     kept: list[Candidate] = []
@@ -258,7 +258,14 @@ def _trim_name(
     return start, end
 
 
-def _name_fit(sentence: str, start: int, end: int, kind: Kind) -> float:
+# Place nouns the gazetteer (countries, their subdivisions, continents) answers; "" is "where".
+_AREAS = frozenset(
+    "country countries nation nations state states continent continents region regions "
+    "province provinces territory territories county counties".split()
+) | {""}
+
+
+def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") -> float:
     text = sentence[start:end]
     words = text.split()
     before = sentence[max(0, start - 30) : start]
@@ -276,16 +283,26 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind) -> float:
         if lowered & _ORG_WORDS:
             fit += 0.3
     elif kind is Kind.PLACE:
-        if text.lower() in _places():
+        if focus not in _AREAS:
+            # "Which national park / city?": a name ending in the noun asked ("Glacier Bay
+            # National Park", "Mexico City") fits; a state or country is another kind of place.
+            if stem(words[-1]) == stem(focus):
+                return 0.9
+            if text.lower() in _places():
+                return 0.4
+        elif text.lower() in _places():
             return 1.0
         if _PLACE_CUES.search(before):
             fit += 0.2
     return min(fit, 1.0)
 
 
-def _is_new(text: str, question: Question) -> bool:
-    """Some word of text is not among the question's words."""
+def _is_new(text: str, question: Question, numbers: bool = True) -> bool:
+    """Some word of text is not among the question's words (numbers: figures and ordinals
+    count as words)."""
     words = {stem(w) for w in re.findall(r"[\w'’]+", text.lower().replace("’", "'"))}
     words = {w for w in words if w not in ("the", "of", "and")}
+    if not numbers:
+        words = {w for w in words if not w[0].isdigit()}
     asked = question.words | question.names
     return bool(words - asked)

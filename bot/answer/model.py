@@ -159,9 +159,7 @@ class Answer:
             kind=data.get("kind", ""),
             missing=list(data.get("missing", [])),
             read_as=data.get("read_as", ""),
-            generated=[
-                Generated(g["text"], tuple(g["cites"])) for g in data.get("generated", [])
-            ],
+            generated=[Generated(g["text"], tuple(g["cites"])) for g in data.get("generated", [])],
             dropped=int(data.get("dropped", 0)),
             note=data.get("note", ""),
         )

@@ -128,6 +128,8 @@ class Question:
     # It asks about the present ("this week", "recently", "on Tuesday"): not answered from
     # articles long before the newest indexed one.
     current: bool = False
+    # How many things it asks for: 2 for "which two countries", 3 for "what three directions".
+    count: int = 1
 
     def asking_part(self) -> str:
         """The part of a multi-part question that holds its wh-word: what it asks for."""
@@ -186,7 +188,23 @@ def analyse(text: str) -> Question:
         options=_options(text) if kind is Kind.YES_NO else (),
         # "on Tuesday, November 3, 2020" names its time: the year constraint applies instead.
         current=bool(_CURRENT.search(text)) and not _YEAR.search(text),
+        count=_count(text[asks_at:]) if asks_at >= 0 else 1,
     )
+
+
+_COUNTS = {w: i for i, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
+_ASKED_COUNT = re.compile(
+    rf"^(?:which|what)\s+(?:(?:are|were|the)\s+)*({'|'.join(_COUNTS)}|[2-9])\s+[A-Za-z]", re.I
+)
+
+
+def _count(asking: str) -> int:
+    """How many things the question asks for, from the words after its wh-word."""
+    m = _ASKED_COUNT.match(asking)
+    if m is None:
+        return 1
+    word = m.group(1).lower()
+    return _COUNTS.get(word) or int(word)
 
 
 _EITHER_OR = re.compile(r"\b([A-Za-z]+)\s*(?:\bor\b|/)\s*(?:an?\s+)?([A-Za-z]+)\b")
@@ -364,6 +382,9 @@ def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
         kind = _head_kind(word)
         if kind is not None:
             return kind, word
+    # "What is her name?": a person's.
+    if re.match(r"^(?:is|was)\s+(?:his|her)\s+name\b", rest.strip().lower()):
+        return Kind.PERSON, ""
     if any(w in ("name", "named", "called", "title", "titled") for w in after[:8]):
         return Kind.NAME, "name"
     if wh == "which":
