@@ -218,6 +218,15 @@ def test_a_count_of_another_unit_is_no_answer_to_how_many() -> None:
     assert answer.short is not None and answer.short.text == "10 minutes"
 
 
+def test_the_day_of_a_date_counts_nothing_and_an_age_is_written_as_one() -> None:
+    sentence = "On March 23 the 17-year-old pilot landed after 9 stops, aged 17 and a half."
+    fits = {c.text: c.fit for c in candidates(sentence, analyse("How old is the pilot?"))}
+    assert "23" not in fits and fits["17"] == 1.0
+    assert fits.get("9 stops", 0.0) < 1.0  # a count, not an age
+    many = {c.text for c in candidates(sentence, analyse("How many stops did the pilot make?"))}
+    assert "9 stops" in many and "23" not in many
+
+
 def test_a_surname_answer_is_given_in_full_from_the_sentence_that_names_it() -> None:
     """The best sentence may name someone by surname only; the sentence of the same article
     naming them in full leads, so the reader sees who it is. Another article's namesake

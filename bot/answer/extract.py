@@ -29,6 +29,12 @@ _WORD_NUMBER = (
     r"thousands?|millions?)"
 )
 
+_DATE = re.compile(
+    rf"\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:,?\s\d{{4}})?"
+    rf"|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
+    r"|\b(?:next|last|this)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
+)
 _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.MONEY,
@@ -38,15 +44,7 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
         ),
     ),
     (Kind.PERCENT, re.compile(rf"{_FIGURE}\s?(?:%|percent\b|per cent\b|percentage points\b)")),
-    (
-        Kind.DATE,
-        re.compile(
-            rf"\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?"
-            rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:,?\s\d{{4}})?"
-            rf"|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
-            r"|\b(?:next|last|this)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
-        ),
-    ),
+    (Kind.DATE, _DATE),
     (
         Kind.NUMBER,
         re.compile(
@@ -139,11 +137,17 @@ def candidates(
         return []
     found: list[Candidate] = []
     if kind in (Kind.MONEY, Kind.PERCENT, Kind.DATE, Kind.NUMBER):
+        dates = [m.span() for m in _DATE.finditer(sentence)]
         for pattern_kind, pattern in _PATTERNS:
             for m in pattern.finditer(sentence):
                 fit = _number_fit(kind, pattern_kind)
-                if pattern_kind is Kind.NUMBER and _counts_something_else(m.group(0), question):
-                    fit = min(fit, 0.5)
+                if pattern_kind is Kind.NUMBER:
+                    if any(s <= m.start() < e for s, e in dates):
+                        continue  # the day of "March 23" counts nothing
+                    if _counts_something_else(m.group(0), question) or _not_an_age(
+                        sentence, m.start(), m.end(), question
+                    ):
+                        fit = min(fit, 0.5)
                 if fit and _is_new(m.group(0), question):
                     found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
     else:
@@ -210,6 +214,18 @@ def _counts_something_else(figure: str, question: Question) -> bool:
     if len(words) < 2 or asked is None or words[-1] in _SCALES:
         return False
     return stem(words[-1]) not in {stem(w) for w in asked.group(1).lower().split()}
+
+
+_HOW_OLD = re.compile(r"\bhow old\b", re.I)
+_AGE_BEFORE = re.compile(r"\b(?:aged|age of|age)\s$")
+_AGE_AFTER = re.compile(r"^(?:-year-old|\syears?\sold|-years?-old)\b")
+
+
+def _not_an_age(sentence: str, start: int, end: int, question: Question) -> bool:
+    """For "how old": a figure not written as an age ("17-year-old", "aged 17")."""
+    if not _HOW_OLD.search(question.text):
+        return False
+    return not (_AGE_BEFORE.search(sentence[:start]) or _AGE_AFTER.match(sentence[end:]))
 
 
 def _number_fit(asked: Kind, seen: Kind) -> float:
