@@ -227,6 +227,16 @@ def test_the_day_of_a_date_counts_nothing_and_an_age_is_written_as_one() -> None
     assert "9 stops" in many and "23" not in many
 
 
+def test_a_weekday_of_the_report_does_not_answer_when_something_will_happen() -> None:
+    sentence = "Officials said on Tuesday that the bridge would reopen next month."
+    fits = {c.text: c.fit for c in candidates(sentence, analyse("When will the bridge reopen?"))}
+    assert fits["Tuesday"] < 1.0 and fits["next month"] == 1.0
+    fits = {c.text: c.fit for c in candidates(sentence, analyse("How soon could it reopen?"))}
+    assert fits["Tuesday"] < 1.0
+    fits = {c.text: c.fit for c in candidates(sentence, analyse("When did officials speak?"))}
+    assert fits["Tuesday"] == 1.0
+
+
 def test_a_surname_answer_is_given_in_full_from_the_sentence_that_names_it() -> None:
     """The best sentence may name someone by surname only; the sentence of the same article
     naming them in full leads, so the reader sees who it is. Another article's namesake

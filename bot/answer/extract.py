@@ -141,6 +141,8 @@ def candidates(
         for pattern_kind, pattern in _PATTERNS:
             for m in pattern.finditer(sentence):
                 fit = _number_fit(kind, pattern_kind)
+                if pattern_kind is Kind.DATE and _past_for_future(m.group(0), question):
+                    fit = min(fit, 0.5)
                 if pattern_kind is Kind.NUMBER:
                     if any(s <= m.start() < e for s, e in dates):
                         continue  # the day of "March 23" counts nothing
@@ -214,6 +216,20 @@ def _counts_something_else(figure: str, question: Question) -> bool:
     if len(words) < 2 or asked is None or words[-1] in _SCALES:
         return False
     return stem(words[-1]) not in {stem(w) for w in asked.group(1).lower().split()}
+
+
+_WHEN_WILL = re.compile(
+    r"\b(?:how soon|when (?:will|would|could|can|shall)"
+    r"|when (?:is|are)\b[^?]*\b(?:expected|due|set|scheduled|going)\b)",
+    re.I,
+)
+_PAST_DAY = re.compile(rf"^(?:{_WEEKDAY}|last\s\w+)$")
+
+
+def _past_for_future(date: str, question: Question) -> bool:
+    """A weekday (in news, a day of the week reported on) or "last week" for a question
+    asking when something will happen."""
+    return bool(_PAST_DAY.match(date)) and bool(_WHEN_WILL.search(question.text))
 
 
 _HOW_OLD = re.compile(r"\bhow old\b", re.I)
