@@ -264,6 +264,9 @@ def test_a_name_after_its_title_and_a_possessive() -> None:
     texts = [c.text for c in candidates(sentence, q)]
     assert texts[0] == "Trudy Shan Dai"
     assert "Tmall" not in texts  # already asked about
+    role = analyse("Which role did the actress bring to life?")
+    texts = [c.text for c in candidates("Hollis’ Lantern was her best-known role.", role)]
+    assert "Lantern" in texts and "Hollis’ Lantern" not in texts
 
 
 def test_calendar_words_are_no_names_and_places_come_from_the_gazetteer() -> None:

@@ -177,7 +177,7 @@ def candidates(
     return kept
 
 
-_POSSESSIVE = re.compile(r"['’]s\s+")
+_POSSESSIVE = re.compile(r"['’]s\s+|(?<=s)['’]\s+")  # "Tmall's CEO", "Nichols' Uhura"
 # Where a run of capitalised words may be two names: "Trudy Shan Dai and Wang Hai",
 # "Officials in Portugal" (a capitalised opener, then the place).
 _AND = re.compile(r"\s(?:and|&|in|on|for)\s")
@@ -190,7 +190,8 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
     for m in _NAME.finditer(sentence):
         start = m.start()
         for cut in _POSSESSIVE.finditer(sentence, m.start(), m.end()):
-            runs.append((start, cut.end() - len(cut.group(0)) + 2))
+            owner_end = cut.start() + (2 if cut.group(0)[1:2] == "s" else 1)
+            runs.append((start, owner_end))
             start = cut.end()
         runs.append((start, m.end()))
     # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one, and so
