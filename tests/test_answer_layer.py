@@ -227,6 +227,19 @@ def test_the_day_of_a_date_counts_nothing_and_an_age_is_written_as_one() -> None
     assert "9 stops" in many and "23" not in many
 
 
+def test_a_change_does_not_answer_a_level_and_a_level_does_not_answer_a_change() -> None:
+    sentence = "Milk cost $1.50 a litre on Monday, down $0.20 since the record high of $1.70."
+    level = analyse("What was the record high price of a litre of milk?")
+    fits = {c.text: c.fit for c in candidates(sentence, level)}
+    assert fits["$0.20"] < 1.0 and fits["$1.70"] == 1.0
+    change = analyse("Despite a dip, how much has the price of milk fallen since the record?")
+    fits = {c.text: c.fit for c in candidates(sentence, change)}
+    assert fits["$0.20"] == 1.0 and fits["$1.50"] < 1.0
+    # A change may be given as a percentage.
+    fits = {c.text: c.fit for c in candidates("Prices are up 60% on last year.", change)}
+    assert fits["60%"] == 1.0
+
+
 def test_a_weekday_of_the_report_does_not_answer_when_something_will_happen() -> None:
     sentence = "Officials said on Tuesday that the bridge would reopen next month."
     fits = {c.text: c.fit for c in candidates(sentence, analyse("When will the bridge reopen?"))}

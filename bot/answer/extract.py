@@ -141,6 +141,11 @@ def candidates(
         for pattern_kind, pattern in _PATTERNS:
             for m in pattern.finditer(sentence):
                 fit = _number_fit(kind, pattern_kind)
+                if kind in (Kind.MONEY, Kind.PERCENT) and pattern_kind in (
+                    Kind.MONEY,
+                    Kind.PERCENT,
+                ):
+                    fit = _change_fit(fit, sentence[: m.start()], kind, pattern_kind, question)
                 if pattern_kind is Kind.DATE and _past_for_future(m.group(0), question):
                     fit = min(fit, 0.5)
                 if pattern_kind is Kind.NUMBER:
@@ -231,6 +236,30 @@ def _past_for_future(date: str, question: Question) -> bool:
     """A weekday (in news, a day of the week reported on) or "last week" for a question
     asking when something will happen."""
     return bool(_PAST_DAY.match(date)) and bool(_WHEN_WILL.search(question.text))
+
+
+_CHANGE = (
+    r"(?:up|down|rose|risen|rise|fell|fallen|fall|dropped|drop|jumped|climbed|surged|soared|"
+    r"slid|slumped|increased?|decreased?|declined?|grew|grown)"
+)
+_CHANGE_ASKED = re.compile(rf"\b{_CHANGE}\b", re.I)
+_CHANGE_BEFORE = re.compile(
+    rf"\b{_CHANGE}\s+(?:by\s+)?(?:(?:about|around|nearly|almost|more than|over|some)\s+)?$", re.I
+)
+
+
+def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Question) -> float:
+    """A figure written as a change ("down $1.06", "up 60%") answers how much something rose
+    or fell, not what it cost; and a level ("$3.96") does not answer how much it changed.
+    A change asked in dollars may be given as a percentage."""
+    asking = question.text[question.asks_at :] if question.asks_at >= 0 else question.text
+    asks_change = bool(_CHANGE_ASKED.search(asking))
+    is_change = bool(_CHANGE_BEFORE.search(before))
+    if asks_change != is_change:
+        return min(fit, 0.5)
+    if asks_change and asked is Kind.MONEY and seen is Kind.PERCENT:
+        return 1.0
+    return fit
 
 
 _HOW_OLD = re.compile(r"\bhow old\b", re.I)
