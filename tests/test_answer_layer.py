@@ -297,6 +297,8 @@ def test_a_gazetteer_place_fits_only_a_question_about_such_places() -> None:
     sentence = "Floods closed roads near Glacier Bay National Park in Alaska on Monday."
     fits = {c.text: c.fit for c in candidates(sentence, analyse("Which state saw floods?"))}
     assert fits["Alaska"] == 1.0
+    area = analyse("The minister flew to which area this week, angering a neighbour?")
+    assert {c.text: c.fit for c in candidates(sentence, area)}["Alaska"] == 1.0
     park = analyse("Which national park was hit by floods this week?")
     fits = {c.text: c.fit for c in candidates(sentence, park)}
     assert fits["Alaska"] < 0.7

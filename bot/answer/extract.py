@@ -321,9 +321,11 @@ def _trim_name(
 
 
 # Place nouns the gazetteer (countries, their subdivisions, continents) answers; "" is "where".
+# Many islands are countries or provinces; "area", "place" and "destination" can be anything.
 _AREAS = frozenset(
     "country countries nation nations state states continent continents region regions "
-    "province provinces territory territories county counties".split()
+    "province provinces territory territories county counties island islands area areas "
+    "place places location locations destination destinations".split()
 ) | {""}
 
 
