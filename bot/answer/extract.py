@@ -18,7 +18,7 @@ from bot.answer.question import Kind, Question, stem
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)(?![A-Za-z])\.?"
 )
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _SCALES = ("hundred", "thousand", "million", "billion", "trillion", "bn", "mn", "m", "k")
@@ -29,12 +29,15 @@ _WORD_NUMBER = (
     r"thousands?|millions?)"
 )
 
-_DATE = re.compile(
+_DAY_AND_MONTH = (
     rf"\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?"
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:,?\s\d{{4}})?"
-    rf"|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
+)
+_DATE = re.compile(
+    rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
     r"|\b(?:next|last|this)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
 )
+_DAY_IN_DATE = re.compile(_DAY_AND_MONTH)
 _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.MONEY,
@@ -102,14 +105,30 @@ _NOT_NAMES = re.compile(
 def _places() -> frozenset[str]:
     """Lower-cased names of countries (ISO 3166 names and common names), their subdivisions
     (states, provinces) and the continents: a place answer that is one of them fits surely."""
+    return _countries() | {sub.name.lower() for sub in pycountry.subdivisions}
+
+
+@cache
+def _countries() -> frozenset[str]:
+    """Lower-cased names of countries and continents: never a city, park or river."""
     names = {"north america", "south america"} | {w.lower() for w in _CONTINENTS.split()}
     for country in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             value = getattr(country, attr, None)
             if value:
                 names.add(value.lower())
-    names |= {sub.name.lower() for sub in pycountry.subdivisions}
     return frozenset(names)
+
+
+@cache
+def _cities() -> frozenset[str]:
+    """Lower-cased names of the subdivisions the gazetteer types as cities ("Kyiv": City,
+    "Budapest": Capital city)."""
+    city = re.compile(r"city|capital|municipal|metropolitan", re.I)
+    return frozenset(sub.name.lower() for sub in pycountry.subdivisions if city.search(sub.type))
+
+
+_CITY_NOUNS = frozenset("city cities capital capitals town towns".split())
 
 
 @dataclass(frozen=True)
@@ -137,7 +156,7 @@ def candidates(
         return []
     found: list[Candidate] = []
     if kind in (Kind.MONEY, Kind.PERCENT, Kind.DATE, Kind.NUMBER):
-        dates = [m.span() for m in _DATE.finditer(sentence)]
+        dates = [m.span() for m in _DAY_IN_DATE.finditer(sentence)]
         for pattern_kind, pattern in _PATTERNS:
             for m in pattern.finditer(sentence):
                 fit = _number_fit(kind, pattern_kind)
@@ -146,7 +165,9 @@ def candidates(
                     Kind.PERCENT,
                 ):
                     fit = _change_fit(fit, sentence[: m.start()], kind, pattern_kind, question)
-                if pattern_kind is Kind.DATE and _past_for_future(m.group(0), question):
+                if pattern_kind is Kind.DATE and _past_for_future(
+                    m.group(0), sentence[: m.start()], question
+                ):
                     fit = min(fit, 0.5)
                 if pattern_kind is Kind.NUMBER:
                     if any(s <= m.start() < e for s, e in dates):
@@ -169,7 +190,8 @@ def candidates(
             pieces = _AND.split(text)
             if any(_NOT_NAMES.match(piece) for piece in pieces):
                 continue  # "Ivo Brandt on Monday": the name alone is a candidate too
-            # "74th Harbor Awards" for a question about the Harbor Awards only numbers them.
+            # "74th Harbor Awards" for a question about the Harbor Awards only numbers them
+            # ("Apollo 11" still names something new).
             if _is_new(text, question, numbers=False):
                 fit = _name_fit(sentence, start, end, kind, question.focus)
                 found.append(Candidate(text, start, end, kind, fit))
@@ -182,6 +204,8 @@ def candidates(
     return kept
 
 
+# Names of the form "Writers' Guild", "Presidents' Day": the possessive is part of the name.
+_NAMED_BY_OWNERS = _ORG_WORDS | {"guild", "day", "alliance", "federation", "trust", "cup"}
 _POSSESSIVE = re.compile(r"['’]s\s+|(?<=s)['’]\s+")  # "Tmall's CEO", "Nichols' Uhura"
 # Where a run of capitalised words may be two names: "Trudy Shan Dai and Wang Hai",
 # "Officials in Portugal" (a capitalised opener, then the place).
@@ -195,7 +219,11 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
     for m in _NAME.finditer(sentence):
         start = m.start()
         for cut in _POSSESSIVE.finditer(sentence, m.start(), m.end()):
-            owner_end = cut.start() + (2 if cut.group(0)[1:2] == "s" else 1)
+            plural = cut.group(0)[1:2] != "s"
+            rest = {w.lower().strip(".,") for w in sentence[cut.end() : m.end()].split()}
+            if plural and rest & _NAMED_BY_OWNERS:
+                continue  # "Writers' Guild of America", "Farmers' Union": one name
+            owner_end = cut.start() + (1 if plural else 2)
             runs.append((start, owner_end))
             start = cut.end()
         runs.append((start, m.end()))
@@ -232,19 +260,35 @@ _WHEN_WILL = re.compile(
 _PAST_DAY = re.compile(rf"^(?:{_WEEKDAY}|last\s\w+)$")
 
 
-def _past_for_future(date: str, question: Question) -> bool:
-    """A weekday (in news, a day of the week reported on) or "last week" for a question
-    asking when something will happen."""
-    return bool(_PAST_DAY.match(date)) and bool(_WHEN_WILL.search(question.text))
+_FUTURE_BEFORE = re.compile(
+    r"\b(?:will|would|shall|next|until|scheduled|expected|due|set to|plans? to|is to|are to)\b"
+    r"[^.;]*$",
+    re.I,
+)
+
+
+def _past_for_future(date: str, before: str, question: Question) -> bool:
+    """A weekday (in news, mostly a day of the week reported on) or "last week" for a
+    question asking when something will happen; not a weekday the sentence puts ahead ("will
+    open on Friday")."""
+    if not (_PAST_DAY.match(date) and _WHEN_WILL.search(question.text)):
+        return False
+    return not (date[0].isupper() and _FUTURE_BEFORE.search(before[-60:]))
 
 
 _CHANGE = (
-    r"(?:up|down|rose|risen|rise|fell|fallen|fall|dropped|drop|jumped|climbed|surged|soared|"
-    r"slid|slumped|increased?|decreased?|declined?|grew|grown)"
+    r"(?:rose|risen|rises?|rising|fell|fallen|falls?|falling|dropped|drops?|dropping|"
+    r"jump(?:s|ed|ing)?|climb(?:s|ed|ing)?|surg(?:e|es|ed|ing)|soar(?:s|ed|ing)?|slid|slides?|"
+    r"slump(?:s|ed|ing)?|increas(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
+    r"grew|grown|grows?|growing|(?:go|goes|went|gone|going)\s+(?:up|down))"
 )
+# Asked: a verb of change ("how much did prices rise"), not "clean up" or "down payment".
 _CHANGE_ASKED = re.compile(rf"\b{_CHANGE}\b", re.I)
+# Written: the verb, or a bare "up"/"down" right before the figure ("down $1.06", "up 60%").
 _CHANGE_BEFORE = re.compile(
-    rf"\b{_CHANGE}\s+(?:by\s+)?(?:(?:about|around|nearly|almost|more than|over|some)\s+)?$", re.I
+    rf"\b(?:{_CHANGE}|up|down)\s+(?:by\s+)?"
+    r"(?:(?:about|around|nearly|almost|more than|over|some)\s+)?$",
+    re.I,
 )
 
 
@@ -254,7 +298,7 @@ def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Ques
     A change asked in dollars may be given as a percentage."""
     asking = question.text[question.asks_at :] if question.asks_at >= 0 else question.text
     asks_change = bool(_CHANGE_ASKED.search(asking))
-    is_change = bool(_CHANGE_BEFORE.search(before))
+    is_change = bool(_CHANGE_BEFORE.search(before[-40:]))
     if asks_change != is_change:
         return min(fit, 0.5)
     if asks_change and asked is Kind.MONEY and seen is Kind.PERCENT:
@@ -263,15 +307,23 @@ def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Ques
 
 
 _HOW_OLD = re.compile(r"\bhow old\b", re.I)
-_AGE_BEFORE = re.compile(r"\b(?:aged|age of|age)\s$")
-_AGE_AFTER = re.compile(r"^(?:-year-old|\syears?\sold|-years?-old)\b")
+_AGE_BEFORE = re.compile(r"\b(?:aged|age of|age)\s$", re.I)
+_AGE_AFTER = re.compile(r"^(?:-years?-old|\syears?\sold|\syear-old)\b", re.I)
+# "Ivo Brandt, 17, landed ...": an age between commas after a name.
+_AGE_APPOSITION = (re.compile(r"[A-Z][\w'’-]*,\s$"), re.compile(r"^,"))
 
 
 def _not_an_age(sentence: str, start: int, end: int, question: Question) -> bool:
-    """For "how old": a figure not written as an age ("17-year-old", "aged 17")."""
+    """For "how old": a figure not written as an age ("17-year-old", "17 years old", "aged
+    17", "Ivo Brandt, 17,")."""
     if not _HOW_OLD.search(question.text):
         return False
-    return not (_AGE_BEFORE.search(sentence[:start]) or _AGE_AFTER.match(sentence[end:]))
+    before, after = sentence[:start], sentence[end:]
+    figure = sentence[start:end]
+    if re.search(r"\syears?$", figure) and re.match(r"^\s?old\b", after):
+        return False  # the figure pattern took "17 years" of "17 years old"
+    apposition = _AGE_APPOSITION[0].search(before) and _AGE_APPOSITION[1].match(after)
+    return not (_AGE_BEFORE.search(before) or _AGE_AFTER.match(after) or apposition)
 
 
 def _number_fit(asked: Kind, seen: Kind) -> float:
@@ -347,26 +399,34 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
         if lowered & _ORG_WORDS:
             fit += 0.3
     elif kind is Kind.PLACE:
+        place = text.lower()
         if focus not in _AREAS:
             # "Which national park / city?": a name ending in the noun asked ("Glacier Bay
-            # National Park", "Mexico City") fits; a state or country is another kind of place.
+            # National Park", "Mexico City") fits; a country is another kind of place, and so
+            # is a state unless a city is asked for and the gazetteer calls it a city.
             if stem(words[-1]) == stem(focus):
                 return 0.9
-            if text.lower() in _places():
+            if focus in _CITY_NOUNS and place in _cities():
+                return 1.0
+            if place in _countries() or (focus not in _CITY_NOUNS and place in _places()):
                 return 0.4
-        elif text.lower() in _places():
+        elif place in _places():
             return 1.0
         if _PLACE_CUES.search(before):
             fit += 0.2
     return min(fit, 1.0)
 
 
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
 def _is_new(text: str, question: Question, numbers: bool = True) -> bool:
-    """Some word of text is not among the question's words (numbers: figures and ordinals
+    """Some word of text is not among the question's words (numbers: ordinals such as "74th"
     count as words)."""
     words = {stem(w) for w in re.findall(r"[\w'’]+", text.lower().replace("’", "'"))}
     words = {w for w in words if w not in ("the", "of", "and")}
+    words.discard("")
     if not numbers:
-        words = {w for w in words if not w[0].isdigit()}
+        words = {w for w in words if not _ORDINAL.fullmatch(w)}
     asked = question.words | question.names
     return bool(words - asked)
