@@ -33,8 +33,6 @@ from index.chunk import ChunkSettings
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.search import Retriever, SearchSettings, clean_question, question_clauses
 
-MAX_CLAUSES = 4
-
 
 def grid(assignments: list[str]) -> list[SearchSettings]:
     """Every combination of `name=v1,v2` assignments, as SearchSettings."""
@@ -50,16 +48,19 @@ def grid(assignments: list[str]) -> list[SearchSettings]:
 def _value(kind: type, text: str) -> Any:
     """text as a setting of type kind ("false"/"0" are False: bool("False") would be True)."""
     if kind is bool:
-        return text.strip().lower() not in {"false", "0", "no", "off"}
+        word = text.strip().lower()
+        if word not in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+            raise SystemExit(f"not a boolean: {text!r} (true/false)")
+        return word in {"true", "1", "yes", "on"}
     return kind(text)
 
 
 def question_vectors(embedder: Embedder, questions: list[Question]) -> dict[str, np.ndarray]:
-    """The vector of each question and of each of its clauses (as many as any setting may use)."""
+    """The vector of each question and of each of its clauses (any `parts` setting may use)."""
     texts = {
         t
         for q in questions
-        for t in (clean_question(q.text), *question_clauses(clean_question(q.text))[:MAX_CLAUSES])
+        for t in (clean_question(q.text), *question_clauses(clean_question(q.text)))
     }
     ordered = sorted(texts)
     return dict(zip(ordered, embedder.embed(ordered), strict=True))
@@ -102,7 +103,7 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder(settings.model, cache_dir=settings.model_cache_dir)
     data_dir = prepare_data_dir(args.work_dir, args.data, chunking, embedder.name)
     questions = [q for q in load_questions(args.data, args.split) if not q.is_null]
-    cache = args.work_dir / f"question-vectors-{args.split}-v2.pkl"
+    cache = args.work_dir / f"question-vectors-{args.split}-v3.pkl"
     if cache.exists():
         vectors = pickle.loads(cache.read_bytes())
     else:

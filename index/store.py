@@ -34,6 +34,7 @@ MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 META = "meta.sqlite"
 FILTERS_KEPT = 16  # outlet/date filters whose chunk ids a snapshot keeps
+FILTER_EXACT_MAX = 50_000  # above this many chunks a filtered search goes through faiss
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -250,9 +251,29 @@ class Snapshot:
         allowed = self._filtered(where)
         if not len(allowed):
             return []
+        if len(allowed) > FILTER_EXACT_MAX:
+            # A large filter (a big outlet of a big index): faiss searches with an id selector
+            # rather than holding every vector of the outlet in memory (approximate with IVF).
+            return self._search_within(query, n, allowed)
         scores_all = self._faiss.reconstruct_batch(allowed) @ query[0]
         order = np.argsort(-scores_all, kind="stable")[:n]
         return [(int(allowed[i]), float(scores_all[i])) for i in order]
+
+    def _search_within(
+        self, query: np.ndarray, n: int, allowed: np.ndarray
+    ) -> list[tuple[int, float]]:
+        import faiss
+
+        selector = faiss.IDSelectorBatch(allowed)
+        params: Any
+        if isinstance(self._faiss, faiss.IndexIVF):
+            params = faiss.SearchParametersIVF()
+            params.nprobe = self._faiss.nprobe
+        else:
+            params = faiss.SearchParameters()
+        params.sel = selector
+        scores, ids = self._faiss.search(query, n, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _filtered(self, where: Where) -> np.ndarray:
         """Chunk ids of articles from where's sources, published on where's dates, ascending."""

@@ -399,6 +399,28 @@ def test_filters_by_outlet_and_date(settings: Settings, backend: Backend) -> Non
     assert reader.dense(vector, 50, both) == [] and reader.keyword("council", 50, both) == []
 
 
+def test_a_large_filter_is_searched_through_faiss_with_the_same_result(
+    tmp_path: Path, news_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above FILTER_EXACT_MAX chunks a filtered dense search goes through faiss's id selector
+    instead of reconstructing every vector of the filter: same chunks, same scores."""
+    import index.store
+
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=news_corpus)
+    backend = make_backend(settings)
+    embedder = FakeEmbedder()
+    build(settings, backend, embedder)
+    reader = backend.open(backend.current() or "")
+    vector = embedder.embed(["council city schools week"])[0]
+    herald = Where(sources=frozenset({"Harbor City Herald"}))
+    exact = reader.dense(vector, 50, herald)
+    monkeypatch.setattr(index.store, "FILTER_EXACT_MAX", 0)
+    within = reader.dense(vector, 50, herald)
+    assert len(exact) >= 2
+    assert [c for c, _ in within] == [c for c, _ in exact]
+    assert [round(s, 5) for _, s in within] == [round(s, 5) for _, s in exact]
+
+
 def test_named_outlets_and_days_are_searched_on_their_own(
     settings: Settings, backend: Backend
 ) -> None:
