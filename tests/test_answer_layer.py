@@ -377,6 +377,26 @@ def test_a_quote_that_says_he_brings_the_sentence_before() -> None:
     assert first.snippet.endswith("spans the whole bay.")
 
 
+def test_a_quote_naming_its_subject_only_by_reference_brings_the_headline() -> None:
+    """With no sentence before it in the passage, a quote that says "the show" or "It" is
+    shown after its article's headline, which names what it is about."""
+    show = passage(
+        "The streaming service said on Sunday that the hit Korean show will return for a "
+        "second season next year.",
+        title="'Tide Line' renewed for season 2",
+    )
+    answer = ask("Which hit show will return for a second season?", [show])
+    assert answer.found and answer.claims[0].headline == "'Tide Line' renewed for season 2"
+    assert "'Tide Line' renewed for season 2 — The streaming service said" in answer.text
+    assert Answer.from_dict(answer.to_dict()) == answer
+    it = passage("It opened to traffic on Thursday after five years of work.", title="Bay bridge")
+    answer = ask("When did the bay bridge open to traffic?", [it])
+    assert answer.claims[0].headline == "Bay bridge"
+    # A quote that names its subject gets no headline.
+    named = passage("The Bay bridge opened to traffic on Thursday.", title="Bay bridge opens")
+    assert ask("When did the bay bridge open to traffic?", [named]).claims[0].headline == ""
+
+
 # ---------------------------------------------------------------------------------------------
 # Saying so
 

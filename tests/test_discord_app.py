@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +294,14 @@ def test_the_short_answer_leads_the_embed_in_bold() -> None:
         answer.question, True, make_answer(20, size=60).claims, answer.sources, short=spanned.short
     )
     assert len(answer_description(huge, 500)) <= 500
+    # A quote shown after its headline (it names its subject only by reference).
+    headed = Answer(
+        answer.question,
+        True,
+        [replace(answer.claims[0], headline="Harbor bridge opens")],
+        answer.sources[:1],
+    )
+    assert answer_description(headed).startswith("Harbor bridge opens — ")
 
 
 def test_not_found_answer_says_so_and_lists_nearest_passages() -> None:
@@ -1218,9 +1227,7 @@ async def test_a_mention_answer_streams_into_its_reply(
         Reply("The bridge cost 1.2 billion dollars [1]. It spans 1,400 metres [1].", delay=0.05)
     ]
     asked = await fake.say(f"<@{fake.bot_id}> {BRIDGE}")
-    replies = await fake.wait_for(
-        lambda: [m for m in fake.bot_messages() if m.get("embeds")]
-    )
+    replies = await fake.wait_for(lambda: [m for m in fake.bot_messages() if m.get("embeds")])
     assert len(fake.bot_messages()) == 1  # one reply, edited from the stream into the answer
     assert str(replies[0]["message_reference"]["message_id"]) == asked["id"]
     assert fake.calls("PATCH", f"/channels/{fake.channels['general']}/messages/{replies[0]['id']}")

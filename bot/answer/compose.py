@@ -157,7 +157,7 @@ def compose_answer(
         # The quote holding the short answer leads, with its sentence before if it is there.
         lead = replace(spot.evidence, quote_context=spot.where == "context")
     chosen = _choose(lead, [e for _, e in parts if e is not None], scored, settings)
-    claims, sources = _cite(chosen)
+    claims, sources = _cite(chosen, q)
     short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
 
@@ -366,7 +366,7 @@ def _yes_no(
     order of reports, their dates in that order), with the reasoning shown."""
     evidence = parts or usable[:1]
     chosen = _choose(evidence[0], evidence, usable, settings)
-    claims, sources = _cite(chosen)
+    claims, sources = _cite(chosen, q)
     cited = [next(s for s in sources if s.chunk_id == e.passage.chunk_id) for e in evidence]
     reasons = [f"{s.source or s.title} ({s.date or 'undated'}) [{s.n}]" for s in cited]
     if q.options:
@@ -423,12 +423,19 @@ def _choose(
     return chosen
 
 
-def _cite(chosen: list[Evidence]) -> tuple[list[Claim], list[Source]]:
-    """One source per quote: each [n] points at exactly the words it quotes."""
+def _cite(chosen: list[Evidence], q: Question) -> tuple[list[Claim], list[Source]]:
+    """One source per quote: each [n] points at exactly the words it quotes. A quote that
+    names its subject only by reference, with no sentence before it quoted, is shown after
+    its headline."""
+    # "the hit Korean show" refers to the show asked about; "the price" to no figure asked.
+    focus = q.focus if q.kind in (Kind.NAME, Kind.ORGANISATION, Kind.PERSON, Kind.PLACE) else ""
     claims, sources = [], []
     for n, e in enumerate(chosen, 1):
         source = _source(n, e)
-        claims.append(Claim(text=source.snippet, n=n))
+        alone = source.snippet_start == e.start
+        title = e.passage.title.strip()
+        headline = title if alone and title and e.by_reference(focus) else ""
+        claims.append(Claim(text=source.snippet, n=n, headline=headline))
         sources.append(source)
     return claims, sources
 

@@ -55,6 +55,15 @@ class Evidence:
     score: float = 0.0
     quote_context: bool = False  # quote the sentence before too (it holds the short answer)
 
+    def by_reference(self, focus: str = "") -> bool:
+        """It names its subject only by reference: it opens with "He" or "the company", or
+        calls the thing asked about "the ... <focus>" ("the hit Korean show")."""
+        if _REFERENCE.match(self.text):
+            return True
+        return bool(focus) and bool(
+            re.search(rf"\bthe\s+(?:[\w’'-]+\s+){{0,3}}{re.escape(focus)}\b", self.text, re.I)
+        )
+
     @property
     def refers_back(self) -> bool:
         """It names its subject only as 'He' or 'the company': quote the sentence before too."""

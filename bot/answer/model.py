@@ -44,6 +44,13 @@ class Claim:
 
     text: str
     n: int
+    # Its article's headline, shown before it when the quote names what it is about only by
+    # reference ("the show", "It") and no sentence before it says what.
+    headline: str = ""
+
+    @property
+    def shown(self) -> str:
+        return f"{self.headline} — {self.text}" if self.headline else self.text
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ class Answer:
     @property
     def quotes(self) -> str:
         """The quoted sentences, each followed by its [n]."""
-        return " ".join(f"{c.text} [{c.n}]" for c in self.claims)
+        return " ".join(f"{c.shown} [{c.n}]" for c in self.claims)
 
     def source(self, n: int) -> Source | None:
         return next((s for s in self.sources if s.n == n), None)

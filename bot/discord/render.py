@@ -112,7 +112,7 @@ def answer_description(answer: Answer, limit: int = EMBED_DESCRIPTION_LIMIT) -> 
 
 
 def _claims(answer: Answer, limit: int) -> str:
-    sentences = [f"{verbatim(c.text)} [{c.n}]" for c in answer.claims]
+    sentences = [f"{verbatim(c.shown)} [{c.n}]" for c in answer.claims]
     for keep in range(len(sentences), 0, -1):
         text = " ".join(sentences[:keep]) + _trimmed_note(len(sentences) - keep)
         if len(text) <= limit:
@@ -120,7 +120,7 @@ def _claims(answer: Answer, limit: int) -> str:
     # Even the first claim alone is too long: cut its words, keep its citation.
     first = answer.claims[0]
     marker, note = f" [{first.n}]", _trimmed_note(len(sentences) - 1)
-    return clip(verbatim(first.text), max(limit - len(marker) - len(note), 1)) + marker + note
+    return clip(verbatim(first.shown), max(limit - len(marker) - len(note), 1)) + marker + note
 
 
 def _trimmed_note(dropped: int) -> str:
