@@ -392,6 +392,19 @@ def test_a_quote_naming_its_subject_only_by_reference_brings_the_headline() -> N
     it = passage("It opened to traffic on Thursday after five years of work.", title="Bay bridge")
     answer = ask("When did the bay bridge open to traffic?", [it])
     assert answer.claims[0].headline == "Bay bridge"
+    # "the field of species" refers to no species.
+    field = passage(
+        "Its founders hope to advance the field of species revival, the company said.",
+        title="Founders of a lab",
+    )
+    species = ask("Which extinct species does the lab hope to revive?", [field])
+    assert species.claims[0].headline == "Founders of a lab"  # "Its": by reference
+    field = passage(
+        "The lab hopes to advance the field of species revival, the company said.",
+        title="Founders of a lab",
+    )
+    species = ask("Which extinct species does the lab hope to revive?", [field])
+    assert species.claims[0].headline == ""
     # A quote that names its subject gets no headline.
     named = passage("The Bay bridge opened to traffic on Thursday.", title="Bay bridge opens")
     assert ask("When did the bay bridge open to traffic?", [named]).claims[0].headline == ""

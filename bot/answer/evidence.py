@@ -60,9 +60,11 @@ class Evidence:
         calls the thing asked about "the ... <focus>" ("the hit Korean show")."""
         if _REFERENCE.match(self.text):
             return True
-        return bool(focus) and bool(
-            re.search(rf"\bthe\s+(?:[\w’'-]+\s+){{0,3}}{re.escape(focus)}\b", self.text, re.I)
-        )
+        if not focus:
+            return False
+        # "the hit Korean show": adjectives between, not "the field of species".
+        adjectives = r"(?:(?!(?:of|in|on|at|for|to|by|with|from|and|or)\b)[\w’'-]+\s+){0,3}"
+        return bool(re.search(rf"\bthe\s+{adjectives}{re.escape(focus)}\b", self.text, re.I))
 
     @property
     def refers_back(self) -> bool:
