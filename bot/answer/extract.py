@@ -14,7 +14,7 @@ from functools import cache
 
 import pycountry
 
-from bot.answer.question import Kind, Question, stem
+from bot.answer.question import CHANGE, Kind, Question, stem
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -252,11 +252,6 @@ def _counts_something_else(figure: str, question: Question) -> bool:
     return stem(words[-1]) not in {stem(w) for w in asked.group(1).lower().split()}
 
 
-_WHEN_WILL = re.compile(
-    r"\b(?:how soon|when (?:will|would|could|can|shall)"
-    r"|when (?:is|are)\b[^?]*\b(?:expected|due|set|scheduled|going)\b)",
-    re.I,
-)
 _PAST_DAY = re.compile(rf"^(?:{_WEEKDAY}|last\s\w+)$")
 
 
@@ -271,22 +266,14 @@ def _past_for_future(date: str, before: str, question: Question) -> bool:
     """A weekday (in news, mostly a day of the week reported on) or "last week" for a
     question asking when something will happen; not a weekday the sentence puts ahead ("will
     open on Friday")."""
-    if not (_PAST_DAY.match(date) and _WHEN_WILL.search(question.text)):
+    if not (_PAST_DAY.match(date) and question.asks_future):
         return False
     return not (date[0].isupper() and _FUTURE_BEFORE.search(before[-60:]))
 
 
-_CHANGE = (
-    r"(?:rose|risen|rises?|rising|fell|fallen|falls?|falling|dropped|drops?|dropping|"
-    r"jump(?:s|ed|ing)?|climb(?:s|ed|ing)?|surg(?:e|es|ed|ing)|soar(?:s|ed|ing)?|slid|slides?|"
-    r"slump(?:s|ed|ing)?|increas(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
-    r"grew|grown|grows?|growing|(?:go|goes|went|gone|going)\s+(?:up|down))"
-)
-# Asked: a verb of change ("how much did prices rise"), not "clean up" or "down payment".
-_CHANGE_ASKED = re.compile(rf"\b{_CHANGE}\b", re.I)
 # Written: the verb, or a bare "up"/"down" right before the figure ("down $1.06", "up 60%").
 _CHANGE_BEFORE = re.compile(
-    rf"\b(?:{_CHANGE}|up|down)\s+(?:by\s+)?"
+    rf"\b(?:{CHANGE}|up|down)\s+(?:by\s+)?"
     r"(?:(?:about|around|nearly|almost|more than|over|some)\s+)?$",
     re.I,
 )
@@ -296,17 +283,14 @@ def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Ques
     """A figure written as a change ("down $1.06", "up 60%") answers how much something rose
     or fell, not what it cost; and a level ("$3.96") does not answer how much it changed.
     A change asked in dollars may be given as a percentage."""
-    asking = question.text[question.asks_at :] if question.asks_at >= 0 else question.text
-    asks_change = bool(_CHANGE_ASKED.search(asking))
     is_change = bool(_CHANGE_BEFORE.search(before[-40:]))
-    if asks_change != is_change:
+    if question.asks_change != is_change:
         return min(fit, 0.5)
-    if asks_change and asked is Kind.MONEY and seen is Kind.PERCENT:
+    if question.asks_change and asked is Kind.MONEY and seen is Kind.PERCENT:
         return 1.0
     return fit
 
 
-_HOW_OLD = re.compile(r"\bhow old\b", re.I)
 _AGE_BEFORE = re.compile(r"\b(?:aged|age of|age)\s$", re.I)
 _AGE_AFTER = re.compile(r"^(?:-years?-old|\syears?\sold|\syear-old)\b", re.I)
 # "Ivo Brandt, 17, landed ...": an age between commas after a name.
@@ -316,7 +300,7 @@ _AGE_APPOSITION = (re.compile(r"[A-Z][\w'’-]*,\s$"), re.compile(r"^,"))
 def _not_an_age(sentence: str, start: int, end: int, question: Question) -> bool:
     """For "how old": a figure not written as an age ("17-year-old", "17 years old", "aged
     17", "Ivo Brandt, 17,")."""
-    if not _HOW_OLD.search(question.text):
+    if not question.asks_age:
         return False
     before, after = sentence[:start], sentence[end:]
     figure = sentence[start:end]

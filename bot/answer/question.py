@@ -130,6 +130,9 @@ class Question:
     current: bool = False
     # How many things it asks for: 2 for "which two countries", 3 for "what three directions".
     count: int = 1
+    asks_age: bool = False  # "how old ...?"
+    asks_change: bool = False  # its asking part has a verb of change: "how much did it rise?"
+    asks_future: bool = False  # "when will ...?", "how soon could ...?"
 
     def asking_part(self) -> str:
         """The part of a multi-part question that holds its wh-word: what it asks for."""
@@ -189,7 +192,27 @@ def analyse(text: str) -> Question:
         # "on Tuesday, November 3, 2020" names its time: the year constraint applies instead.
         current=bool(_CURRENT.search(text)) and not _YEAR.search(text),
         count=_count(text[asks_at:]) if asks_at >= 0 else 1,
+        asks_age=bool(_HOW_OLD.search(text)),
+        asks_change=bool(_CHANGE_ASKED.search(text[asks_at:] if asks_at >= 0 else text)),
+        asks_future=bool(_WHEN_WILL.search(text)),
     )
+
+
+_HOW_OLD = re.compile(r"\bhow old\b", re.I)
+_WHEN_WILL = re.compile(
+    r"\b(?:how soon|when (?:will|would|could|can|shall)"
+    r"|when (?:is|are)\b[^?]*\b(?:expected|due|set|scheduled|going)\b)",
+    re.I,
+)
+# Verbs of change, in their forms (extract.py also looks for them before a figure).
+CHANGE = (
+    r"(?:rose|risen|rises?|rising|fell|fallen|falls?|falling|dropped|drops?|dropping|"
+    r"jump(?:s|ed|ing)?|climb(?:s|ed|ing)?|surg(?:e|es|ed|ing)|soar(?:s|ed|ing)?|slid|slides?|"
+    r"slump(?:s|ed|ing)?|increas(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
+    r"grew|grown|grows?|growing|(?:go|goes|went|gone|going)\s+(?:up|down))"
+)
+# Asked: a verb of change ("how much did prices rise"), not "clean up" or "down payment".
+_CHANGE_ASKED = re.compile(rf"\b{CHANGE}\b", re.I)
 
 
 _COUNTS = {w: i for i, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
