@@ -69,7 +69,7 @@ class Evidence:
     @property
     def refers_back(self) -> bool:
         """It names its subject only as 'He' or 'the company': quote the sentence before too."""
-        return bool(_REFERENCE.match(self.text)) and self.context_start < self.start
+        return self.by_reference() and self.context_start < self.start
 
     def years(self) -> set[str]:
         """Years the sentence, its context and headline mention."""
