@@ -534,12 +534,7 @@ def test_an_either_or_question_is_answered_with_one_of_its_options() -> None:
     )
     assert q.kind is Kind.YES_NO and q.options == ("consistent", "inconsistent")
     passages = [
-        passage(
-            "The harbor bridge reopened on Monday after repairs to its cables.",
-            chunk_id=1,
-            source="Coast Courier",
-            published="2023-10-02",
-        ),
+        _two_reports()[0],
         passage(
             "After repairs, the harbor bridge reopened to traffic on Monday.",
             chunk_id=2,
