@@ -12,6 +12,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+
+def milvus_env(
+    monkeypatch: pytest.MonkeyPatch,
+    data_dir: Path,
+    corpus_dir: Path,
+    uri: str,
+    token: str,
+    timeout: float | None = None,
+) -> None:
+    """Point the CLI (through the environment, as a user would) at the Milvus server at uri."""
+    env = {
+        "FOOTNOTE_DATA_DIR": str(data_dir),
+        "FOOTNOTE_CORPUS_DIR": str(corpus_dir),
+        "FOOTNOTE_BACKEND": "milvus",
+        "FOOTNOTE_MILVUS_URI": uri,
+        "FOOTNOTE_MILVUS_TOKEN": token,
+    }
+    if timeout is not None:
+        env["FOOTNOTE_MILVUS_TIMEOUT"] = str(timeout)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -16,6 +16,7 @@ from index.backends.milvus import MilvusBackend
 from index.errors import IndexRefusedError, IndexUnavailableError
 from tests.cli_runner import run_cli
 from tests.fakes import FakeEmbedder
+from tests.milvus_server import milvus_env
 
 URI = "http://127.0.0.1:19530"
 TOKEN = "root:s3cret-t0ken"
@@ -187,14 +188,7 @@ def test_the_cli_says_why_the_server_refused_in_one_line(
 ) -> None:
     monkeypatch.setattr(pymilvus, "MilvusClient", fake.client_class())
     monkeypatch.setattr(bot.service, "make_embedder", lambda settings: FakeEmbedder())
-    for key, value in {
-        "FOOTNOTE_DATA_DIR": str(tmp_path / "data"),
-        "FOOTNOTE_CORPUS_DIR": str(news_corpus),
-        "FOOTNOTE_BACKEND": "milvus",
-        "FOOTNOTE_MILVUS_URI": URI,
-        "FOOTNOTE_MILVUS_TOKEN": TOKEN,
-    }.items():
-        monkeypatch.setenv(key, value)
+    milvus_env(monkeypatch, tmp_path / "data", news_corpus, URI, TOKEN)
     for args in (["index"], ["ask", "Who won the chess championship?"]):
         code, out, err = run_cli(args, monkeypatch, capsys)
         assert (code, err) == (7, line), (args, out)

@@ -28,7 +28,7 @@ from index.chunk import ChunkSettings
 from index.errors import ConfigError, IndexUnavailableError
 from index.search import Retriever, SearchSettings
 from tests.fakes import FakeEmbedder
-from tests.milvus_server import MilvusServer, free_port
+from tests.milvus_server import MilvusServer, free_port, milvus_env
 from tests.test_search import (  # noqa: F401 - collected here again, once per backend
     test_hybrid_retrieval_ranks_the_right_article_first,
     test_k_limits_results_and_scores_descend,
@@ -462,15 +462,7 @@ def test_the_cli_names_an_unreachable_milvus_in_one_line(
 
     monkeypatch.setattr(bot.service, "make_embedder", lambda settings: FakeEmbedder())
     uri = f"http://127.0.0.1:{free_port()}"
-    for key, value in {
-        "FOOTNOTE_DATA_DIR": str(tmp_path / "data"),
-        "FOOTNOTE_CORPUS_DIR": str(news_corpus),
-        "FOOTNOTE_BACKEND": "milvus",
-        "FOOTNOTE_MILVUS_URI": uri,
-        "FOOTNOTE_MILVUS_TOKEN": "admin:hunter2",
-        "FOOTNOTE_MILVUS_TIMEOUT": "1",
-    }.items():
-        monkeypatch.setenv(key, value)
+    milvus_env(monkeypatch, tmp_path / "data", news_corpus, uri, "admin:hunter2", timeout=1)
     for args in (["ask", "Who won the chess championship?"], ["index"], ["status"]):
         code, out, err = run_cli(args, monkeypatch, capsys)
         assert code == 7, (args, out, err)

@@ -24,7 +24,7 @@ import bot.service
 from index.backends.milvus import MIN_SERVER
 from tests.cli_runner import run_cli
 from tests.fakes import FakeEmbedder
-from tests.milvus_server import MilvusStandalone, PortInUse
+from tests.milvus_server import MilvusStandalone, PortInUse, milvus_env
 
 pytestmark = pytest.mark.slow
 
@@ -73,15 +73,7 @@ def footnote(
     monkeypatch.setattr(bot.service, "make_embedder", lambda settings: FakeEmbedder())
 
     def run(uri: str, token: str, *args: str) -> tuple[int, str, str]:
-        for key, value in {
-            "FOOTNOTE_DATA_DIR": str(tmp_path / "data"),
-            "FOOTNOTE_CORPUS_DIR": str(news_corpus),
-            "FOOTNOTE_BACKEND": "milvus",
-            "FOOTNOTE_MILVUS_URI": uri,
-            "FOOTNOTE_MILVUS_TOKEN": token,
-            "FOOTNOTE_MILVUS_TIMEOUT": "3",
-        }.items():
-            monkeypatch.setenv(key, value)
+        milvus_env(monkeypatch, tmp_path / "data", news_corpus, uri, token, timeout=3)
         return run_cli(list(args), monkeypatch, capfd)
 
     return run
