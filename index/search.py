@@ -421,7 +421,6 @@ class Retriever:
         if hints.sources or hints.dates:
             fused = {cid: v + self._boost(records.get(cid), hints) for cid, v in fused.items()}
         ranked = sorted(fused, key=lambda cid: (-fused[cid], cid))
-        dense_scores = dense
 
         def passages(ids: list[int]) -> list[Passage]:
             out = []
@@ -429,7 +428,7 @@ class Retriever:
                 rec = records.get(chunk_id)
                 if rec is None:
                     continue
-                similarity = dense_scores.get(chunk_id)
+                similarity = dense.get(chunk_id)
                 if similarity is None:
                     similarity = float(snapshot.vector(chunk_id) @ vector)
                 out.append(_passage(rec, fused[chunk_id], similarity, dense_rank, keyword_rank))
