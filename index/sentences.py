@@ -14,7 +14,9 @@ _BOUNDARY = re.compile(
 _ABBREVIATIONS = frozenset(
     (
         "mr mrs ms dr prof sr jr st mt gen gov sen rep inc co corp ltd vs etc no jan feb mar apr "
-        "jun jul aug sep sept oct nov dec u.s u.k e.g i.e a.m p.m"
+        "jun jul aug sep sept oct nov dec u.s u.k e.g i.e a.m p.m "
+        # titles before a name: "Lt. Nyota Uhura", "Capt. Ada Reyes"
+        "lt col capt cmdr sgt maj adm cpl pvt rev hon det supt insp pres atty ft"
     ).split()
 )
 

@@ -34,6 +34,19 @@ def test_sentence_spans_are_exact_and_keep_abbreviations() -> None:
     ]
 
 
+def test_titles_before_a_name_do_not_end_a_sentence() -> None:
+    text = (
+        "She played Lt. Nyota Uhura for years. Capt. Ada Reyes and Sgt. Tom Hale met Col. "
+        "Ray Ono, Cmdr. Li Wei and the Rev. Joan Park. They left at noon."
+    )
+    pieces = [text[s.start : s.end] for s in sentence_spans(text)]
+    assert pieces == [
+        "She played Lt. Nyota Uhura for years.",
+        "Capt. Ada Reyes and Sgt. Tom Hale met Col. Ray Ono, Cmdr. Li Wei and the Rev. Joan Park.",
+        "They left at noon.",
+    ]
+
+
 def test_chunks_are_exact_spans_within_token_budget_with_overlap() -> None:
     settings = ChunkSettings(max_tokens=60, overlap_tokens=20)
     chunker = Chunker(settings)
