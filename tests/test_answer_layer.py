@@ -365,6 +365,15 @@ def test_a_name_only_numbering_what_was_asked_is_no_answer() -> None:
     assert "74th Harbor Awards" not in texts and "Tide Line" in texts
 
 
+def test_part_of_a_quoted_title_the_question_names_fits_less_than_another_name() -> None:
+    """ "The Original Series" belongs to the title "Star Voyage: The Original Series" the
+    question asks about; the role she played is the other name."""
+    q = analyse("Which iconic role did 'Star Voyage' actress Ada Reyes bring to life?")
+    sentence = "Ada Reyes played Lt. Mira Okafor in “Star Voyage: The Original Series,” in 1966."
+    fits = {c.text: c.fit for c in candidates(sentence, q)}
+    assert fits["Mira Okafor"] > fits["Original Series"]
+
+
 def test_a_quote_that_says_he_brings_the_sentence_before() -> None:
     text = (
         "Mayor Elena Ruiz opened the harbor bridge on Monday. "
@@ -401,13 +410,52 @@ def test_a_quote_naming_its_subject_only_by_reference_brings_the_headline() -> N
     assert species.claims[0].headline == "Founders of a lab"  # "Its": by reference
     field = passage(
         "The lab hopes to advance the field of species revival, the company said.",
-        title="Founders of a lab",
+        title="A lab and its founders",
     )
     species = ask("Which extinct species does the lab hope to revive?", [field])
     assert species.claims[0].headline == ""
     # A quote that names its subject gets no headline.
     named = passage("The Bay bridge opened to traffic on Thursday.", title="Bay bridge opens")
     assert ask("When did the bay bridge open to traffic?", [named]).claims[0].headline == ""
+    # Up to four words may stand between "the" and the thing asked about.
+    show = passage(
+        "The streaming service said on Sunday that the wildly popular South Korean show will "
+        "return for a second season next year.",
+        title="'Tide Line' renewed for season 2",
+    )
+    answer = ask("Which wildly popular show will return for a second season?", [show])
+    assert answer.claims[0].headline == "'Tide Line' renewed for season 2"
+
+
+def test_a_quote_calling_the_thing_asked_about_the_product_brings_the_sentence_before() -> None:
+    """'the product' in the middle of a quote refers to what the sentence before names: that
+    sentence is quoted with it, as for a quote opening with "He"."""
+    text = (
+        "Parents still find empty shelves where baby formula once stood in Harbor City. "
+        "Despite dozens of flights loaded with supplies, stores say the product has not been "
+        "replenished because of a nationwide shortage."
+    )
+    answer = ask(
+        "Which product remains hard to find in stores due to a nationwide shortage?",
+        [passage(text)],
+    )
+    assert answer.found
+    assert answer.sources[0].snippet.startswith("Parents still find empty shelves")
+    assert "baby formula" in answer.text
+
+
+def test_a_short_answer_found_in_a_headline_brings_the_headline_into_the_quote() -> None:
+    """When the best candidate answer stands in the headline of the quoted sentence's article,
+    the quote is shown after that headline, so the reader sees the name the answer rests on."""
+    final = passage(
+        "Fans filled the streets on Sunday after the 2024 Coastal Cup final ended 2-1 in "
+        "overtime, a first title in forty years.",
+        title="Harbor City Gulls win the 2024 Coastal Cup",
+    )
+    answer = ask("Which team won the 2024 Coastal Cup final?", [final])
+    assert answer.found
+    assert answer.claims[0].headline == "Harbor City Gulls win the 2024 Coastal Cup"
+    assert "Harbor City Gulls" in answer.text
 
 
 # ---------------------------------------------------------------------------------------------

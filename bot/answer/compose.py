@@ -155,7 +155,11 @@ def compose_answer(
     lead = scored[0]
     if spot is not None:
         # The quote holding the short answer leads, with its sentence before if it is there.
-        lead = replace(spot.evidence, quote_context=spot.where == "context")
+        lead = replace(
+            spot.evidence,
+            quote_context=spot.where == "context",
+            quote_title=spot.where == "title",
+        )
     chosen = _choose(lead, [e for _, e in parts if e is not None], scored, settings)
     claims, sources = _cite(chosen, q)
     short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
@@ -425,28 +429,30 @@ def _choose(
 
 def _cite(chosen: list[Evidence], q: Question) -> tuple[list[Claim], list[Source]]:
     """One source per quote: each [n] points at exactly the words it quotes. A quote that
-    names its subject only by reference, with no sentence before it quoted, is shown after
-    its headline."""
+    names its subject only by reference brings the sentence before it or, with none before it,
+    its headline; so does a quote whose short answer stands in its headline."""
     # "the hit Korean show" refers to the show asked about; "the price" to no figure asked.
     focus = q.focus if q.kind in (Kind.NAME, Kind.ORGANISATION, Kind.PERSON, Kind.PLACE) else ""
     claims, sources = [], []
     for n, e in enumerate(chosen, 1):
-        source = _source(n, e)
+        source = _source(n, e, focus=focus)
         alone = source.snippet_start == e.start
         title = e.passage.title.strip()
-        headline = title if alone and title and e.by_reference(focus) else ""
+        shown = e.quote_title or (alone and e.by_reference(focus))
+        headline = title if shown and title else ""
         claims.append(Claim(text=source.snippet, n=n, headline=headline))
         sources.append(source)
     return claims, sources
 
 
-def _source(n: int, e: Evidence, *, with_context: bool = True) -> Source:
-    """The source of a quote; a quote naming its subject only by reference brings the sentence
-    before it, so the reader sees who "he" is."""
+def _source(n: int, e: Evidence, *, with_context: bool = True, focus: str = "") -> Source:
+    """The source of a quote; a quote naming its subject only by reference ("He", "the
+    company", or "the ... <focus>" for the thing asked about) brings the sentence before it,
+    so the reader sees who "he" is."""
     p = e.passage
     start = e.start
     if with_context and (
-        e.quote_context or (e.refers_back and e.end - e.context_start <= MAX_QUOTE_CHARS)
+        e.quote_context or (e.refers_back(focus) and e.end - e.context_start <= MAX_QUOTE_CHARS)
     ):
         start = e.context_start
     snippet = p.text[start - p.start : e.end - p.start]

@@ -54,6 +54,7 @@ class Evidence:
     similarity: float = 0.0
     score: float = 0.0
     quote_context: bool = False  # quote the sentence before too (it holds the short answer)
+    quote_title: bool = False  # show the headline before it (it holds the short answer)
 
     def by_reference(self, focus: str = "") -> bool:
         """It names its subject only by reference: it opens with "He" or "the company", or
@@ -62,14 +63,14 @@ class Evidence:
             return True
         if not focus:
             return False
-        # "the hit Korean show": adjectives between, not "the field of species".
-        adjectives = r"(?:(?!(?:of|in|on|at|for|to|by|with|from|and|or)\b)[\w’'-]+\s+){0,3}"
+        # "the wildly popular Korean show": adjectives between, not "the field of species".
+        adjectives = r"(?:(?!(?:of|in|on|at|for|to|by|with|from|and|or)\b)[\w’'-]+\s+){0,4}"
         return bool(re.search(rf"\bthe\s+{adjectives}{re.escape(focus)}\b", self.text, re.I))
 
-    @property
-    def refers_back(self) -> bool:
-        """It names its subject only as 'He' or 'the company': quote the sentence before too."""
-        return self.by_reference() and self.context_start < self.start
+    def refers_back(self, focus: str = "") -> bool:
+        """It names its subject only as 'He', 'the company' or 'the ... <focus>', and a sentence
+        before it can say what: quote that sentence too."""
+        return self.context_start < self.start and self.by_reference(focus)
 
     def years(self) -> set[str]:
         """Years the sentence, its context and headline mention."""
@@ -182,7 +183,7 @@ def _best_fit(question: Question, e: Evidence, common: Callable[[str], bool]) ->
     """How well the best candidate answer in the sentence (or in the sentence before, when it
     refers back to it) fits the kind asked for; None when it holds none."""
     found = candidates(e.text, question, common)
-    if not found and e.refers_back:
+    if not found and e.refers_back():
         found = candidates(e.context, question, common)
     return max((c.fit for c in found), default=None)
 

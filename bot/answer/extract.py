@@ -194,6 +194,8 @@ def candidates(
             # ("Apollo 11" still names something new).
             if _is_new(text, question, numbers=False):
                 fit = _name_fit(sentence, start, end, kind, question.focus)
+                if _in_asked_title(sentence, start, end, question):
+                    fit = min(fit, 0.3)
                 found.append(Candidate(text, start, end, kind, fit))
     # Overlapping spans: keep the better fitting, then the longer.
     found.sort(key=lambda c: (-c.fit, -(c.end - c.start), c.start))
@@ -399,6 +401,21 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
         if _PLACE_CUES.search(before):
             fit += 0.2
     return min(fit, 1.0)
+
+
+_QUOTED = re.compile(r"[“\"]([^”\"]{3,120})[”\"]")
+
+
+def _in_asked_title(sentence: str, start: int, end: int, question: Question) -> bool:
+    """The span is part of a quoted title that holds a name the question asks about ("The
+    Original Series" of “Star Trek: The Original Series” when the question names "Star
+    Trek"): the question's own subject, not its answer."""
+    for m in _QUOTED.finditer(sentence):
+        if m.start(1) <= start and end <= m.end(1):
+            rest = sentence[m.start(1) : start] + " " + sentence[end : m.end(1)]
+            if {stem(w) for w in re.findall(r"[\w'’]+", rest.lower())} & question.names:
+                return True
+    return False
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")

@@ -61,6 +61,14 @@ _HEAD_KINDS: dict[Kind, str] = {
     Kind.MONEY: "price cost fee salary sum fine budget value valuation revenue amount worth",
     Kind.PERCENT: "percentage percent share proportion rate",
     Kind.NUMBER: "number magnitude age score total count height length distance weight size",
+    # Things with names of their own, or common nouns: the answer is a name or a noun phrase.
+    Kind.NAME: (
+        "show series film movie documentary book novel song album game product item vehicle "
+        "car model phone device drug vaccine medicine virus variant disease law bill policy "
+        "award prize trophy festival tournament championship role character animal species "
+        "breed plant food dish drink beverage ship rocket spacecraft mission satellite "
+        "telescope weapon missile"
+    ),
 }
 _HEADS = {word: kind for kind, words in _HEAD_KINDS.items() for word in words.split()}
 
