@@ -298,6 +298,20 @@ def test_a_surname_answer_is_given_in_full_from_the_sentence_that_names_it() -> 
     assert answer.short is None or "Kevin" not in answer.short.text
 
 
+def test_a_company_named_short_is_given_its_full_name_from_the_same_article() -> None:
+    """ "Gullwing" in the best sentence, "Gullwing Airways" in another sentence of its
+    article: the full name leads."""
+    article = passage(
+        "Gullwing Airways, founded in 1998, flies from Harbor City to forty cities. "
+        "Its planes are painted blue and white. "
+        "Gullwing announced a deal on Thursday to buy Tern Air and add first class seats.",
+        title="Airline deal",
+    )
+    question = "Which airline announced a deal to buy Tern Air and add first class seats?"
+    answer = ask(question, [article])
+    assert answer.found and "Gullwing Airways" in answer.text
+
+
 def test_a_name_after_its_title_and_a_possessive() -> None:
     sentence = "Attendees include Tmall Commerce Group’s CEO Trudy Shan Dai and Wang Hai."
     q = analyse("Who heads Tmall?")

@@ -25,7 +25,7 @@ from bot.answer.evidence import (
     gather,
     score,
 )
-from bot.answer.extract import Candidate, candidates
+from bot.answer.extract import ORG_WORDS, Candidate, candidates
 from bot.answer.model import Answer, Claim, ShortAnswer, Source
 from bot.answer.question import (
     Kind,
@@ -303,17 +303,30 @@ def _short_answer(
         q.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.NAME)
         and " " not in best_spot.candidate.text
     ):
-        # "Bankman-Fried": the best sentence of the same article naming them in full ("Sam
-        # Bankman-Fried", as news names a person at first mention) leads instead.
+        # "Bankman-Fried", "JetBlue": the best sentence of the same article naming them in
+        # full ("Sam Bankman-Fried", "JetBlue Airways", as news names them at first mention)
+        # leads instead.
         short = best_spot.candidate.text
         article = best_spot.evidence.passage.article_id
         for e in usable:
             if e is best_spot.evidence or e.passage.article_id != article:
                 continue
             for cand in candidates(e.text, q, common):
-                if cand.text.endswith(" " + short) and 2 <= len(cand.text.split()) <= 4:
+                if _full_name(cand.text, short):
                     return replace(best_spot, evidence=e, candidate=cand, where="sentence")
     return best_spot
+
+
+def _full_name(name: str, short: str) -> bool:
+    """name is short in full: a person's given names before it ("Sam Bankman-Fried"), or an
+    organisation's kind after it ("JetBlue Airways", "Tesla Inc")."""
+    words = name.split()
+    if not 2 <= len(words) <= 4:
+        return False
+    if name.endswith(" " + short):
+        return True
+    rest = name[len(short) :].split() if name.startswith(short + " ") else []
+    return bool(rest) and all(w.lower().strip(".,") in ORG_WORDS for w in rest)
 
 
 def _name_words(text: str) -> frozenset[str]:

@@ -71,7 +71,7 @@ _OPENERS = frozenset(
         "what which who where why how one two three four five mr mrs ms dr"
     ).split()
 )
-_ORG_WORDS = frozenset(
+ORG_WORDS = frozenset(
     (
         "inc corp corporation co company group bank university college school institute "
         "association council committee agency department ministry party union league club fc "
@@ -207,7 +207,7 @@ def candidates(
 
 
 # Names of the form "Writers' Guild", "Presidents' Day": the possessive is part of the name.
-_NAMED_BY_OWNERS = _ORG_WORDS | {"guild", "day", "alliance", "federation", "trust", "cup"}
+_NAMED_BY_OWNERS = ORG_WORDS | {"guild", "day", "alliance", "federation", "trust", "cup"}
 _POSSESSIVE = re.compile(r"['’]s\s+|(?<=s)['’]\s+")  # "Tmall's CEO", "Nichols' Uhura"
 # Where a run of capitalised words may be two names: "Trudy Shan Dai and Wang Hai",
 # "Officials in Portugal" (a capitalised opener, then the place).
@@ -375,14 +375,14 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
     lowered = {w.lower().strip(".,") for w in words}
     fit = 0.5
     if kind is Kind.PERSON:
-        if lowered & _ORG_WORDS:
+        if lowered & ORG_WORDS:
             return 0.2
         if 2 <= len(words) <= 4:
             fit += 0.2
         if _PERSON_CUES.search(before) or _SAYS.match(after):
             fit += 0.3
     elif kind is Kind.ORGANISATION:
-        if lowered & _ORG_WORDS:
+        if lowered & ORG_WORDS:
             fit += 0.3
     elif kind is Kind.PLACE:
         place = text.lower()
