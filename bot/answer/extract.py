@@ -14,7 +14,7 @@ from functools import cache
 
 import pycountry
 
-from bot.answer.question import CHANGE, Kind, Question, stem
+from bot.answer.question import CHANGE, Kind, Question, stem, words_of
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -413,7 +413,7 @@ def _in_asked_title(sentence: str, start: int, end: int, question: Question) -> 
     for m in _QUOTED.finditer(sentence):
         if m.start(1) <= start and end <= m.end(1):
             rest = sentence[m.start(1) : start] + " " + sentence[end : m.end(1)]
-            if {stem(w) for w in re.findall(r"[\w'’]+", rest.lower())} & question.names:
+            if words_of(rest) & question.names:
                 return True
     return False
 
