@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.config import Settings, load_settings
 from bot.service import Footnote, make_backend
-from index.backends import Backend, Where
+from index.backends import Backend, Reader, Where
 from index.backends.milvus import MilvusBackend
 from index.build import BuildReport, build_index
 from index.chunk import ChunkSettings
@@ -377,14 +378,21 @@ def test_the_default_backend_needs_no_milvus(tmp_path: Path, news_corpus: Path) 
     assert service.retriever.backend is service.backend
 
 
-def test_filters_by_outlet_and_date(settings: Settings, backend: Backend) -> None:
+HERALD = Where(sources=frozenset({"Harbor City Herald"}))
+
+
+def _built_reader(settings: Settings, backend: Backend) -> tuple[Reader, np.ndarray]:
+    """backend built over settings' corpus: its current snapshot, and a question's vector."""
     embedder = FakeEmbedder()
     build(settings, backend, embedder)
     reader = backend.open(backend.current() or "")
-    vector = embedder.embed(["council city schools week"])[0]
-    herald = Where(sources=frozenset({"Harbor City Herald"}))
-    dense = reader.dense(vector, 50, herald)
-    keyword = reader.keyword("council city week bridge", 50, herald)
+    return reader, embedder.embed(["council city schools week"])[0]
+
+
+def test_filters_by_outlet_and_date(settings: Settings, backend: Backend) -> None:
+    reader, vector = _built_reader(settings, backend)
+    dense = reader.dense(vector, 50, HERALD)
+    keyword = reader.keyword("council city week bridge", 50, HERALD)
     everything = [cid for cid, _ in reader.dense(vector, 50)]
     expected = {c for c, r in reader.chunks(everything).items() if r.source == "Harbor City Herald"}
     assert {c for c, _ in dense} == expected and len(expected) >= 2
@@ -407,15 +415,10 @@ def test_a_large_filter_is_searched_through_faiss_with_the_same_result(
     import index.store
 
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=news_corpus)
-    backend = make_backend(settings)
-    embedder = FakeEmbedder()
-    build(settings, backend, embedder)
-    reader = backend.open(backend.current() or "")
-    vector = embedder.embed(["council city schools week"])[0]
-    herald = Where(sources=frozenset({"Harbor City Herald"}))
-    exact = reader.dense(vector, 50, herald)
+    reader, vector = _built_reader(settings, make_backend(settings))
+    exact = reader.dense(vector, 50, HERALD)
     monkeypatch.setattr(index.store, "FILTER_EXACT_MAX", 0)
-    within = reader.dense(vector, 50, herald)
+    within = reader.dense(vector, 50, HERALD)
     assert len(exact) >= 2
     assert [c for c, _ in within] == [c for c, _ in exact]
     assert [round(s, 5) for _, s in within] == [round(s, 5) for _, s in exact]
