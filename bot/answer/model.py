@@ -45,7 +45,8 @@ class Claim:
     text: str
     n: int
     # Its article's headline, shown before it when the quote names what it is about only by
-    # reference ("the show", "It") and no sentence before it says what.
+    # reference ("the show", "It") and no sentence before it says what, or when the short
+    # answer candidate stands in the headline.
     headline: str = ""
 
     @property
