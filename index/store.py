@@ -353,14 +353,21 @@ class Snapshot:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
+        return {r.chunk_id: r for r in self._chunk_rows(f"c.id IN ({marks})", ids)}
+
+    def lead(self, article_id: str) -> ChunkRecord | None:
+        rows = self._chunk_rows("c.article_id = ? AND c.ordinal = 0", [article_id])
+        return rows[0] if rows else None
+
+    def _chunk_rows(self, where: str, params: list) -> list[ChunkRecord]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.id, c.article_id, c.ordinal, c.start, c.end, c.text, a.title, a.source, "
                 f"a.url, a.published FROM chunks c JOIN articles a ON a.id = c.article_id "
-                f"WHERE c.id IN ({marks})",
-                ids,
+                f"WHERE {where}",
+                params,
             ).fetchall()
-        return {row[0]: ChunkRecord(*row) for row in rows}
+        return [ChunkRecord(*row) for row in rows]
 
     def article(self, article_id: str) -> ArticleRecord | None:
         with self._lock:

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.answer import NOT_FOUND, Answer
+from bot.config import Settings
 from bot.service import Footnote
+from tests.fakes import FakeEmbedder
 
 
 def _check_citations(service: Footnote, answer: Answer) -> None:
@@ -87,3 +91,38 @@ def test_the_newest_indexed_article_dates_the_present(service: Footnote) -> None
     assert retriever.newest(retriever.snapshot()) == "2024-07-18"
     answer = service.ask("How much did the bridge cost this week?")
     assert answer.found and "1.2 billion dollars" in answer.text  # four months before
+
+
+def test_the_lead_of_the_best_article_names_the_answer_in_full(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """The question's words match a late paragraph that names the company short; the
+    article's first paragraph, not retrieved, names it in full and joins the evidence."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = " ".join(
+        f"Travel agents in port town {n} said summer bookings were steady." for n in range(8)
+    )
+    (corpus / "deal.md").write_text(
+        "---\ntitle: Airline deal\nsource: Test Wire\npublished: 2024-06-06\n---\n"
+        "Gullwing Airways on Thursday agreed to buy Tern Air for 3.8 billion dollars.\n\n"
+        f"{filler}\n\n"
+        "Gullwing plans to refit the Tern planes with first class seats if the deal closes.\n"
+    )
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=corpus,
+        chunk_tokens=40,
+        chunk_overlap=0,
+        top_k=1,
+        min_similarity=0.2,
+        min_confidence=0.6,
+    )
+    service = Footnote(settings, embedder=fake_embedder)
+    service.index()
+    question = "Which airline plans to refit the Tern planes with first class seats?"
+    (best,) = service.search(question, 1)
+    assert "Gullwing Airways" not in best.text  # the lead is not what retrieval ranks first
+    answer = service.ask(question)
+    assert answer.found and "Gullwing Airways" in answer.text
+    _check_citations(service, answer)

@@ -531,3 +531,14 @@ def test_milvus_publishes_hnsw_above_the_exact_limit(
     assert [c for c, _ in got] == [c for c, _ in expected] or dict(got) == pytest.approx(
         dict(expected), abs=1e-5
     )
+
+
+def test_the_lead_of_an_article_is_its_first_chunk(settings: Settings, backend: Backend) -> None:
+    reader, _ = _built_reader(settings, backend)
+    longest = max(reader.articles(), key=lambda a: a.chunks)
+    article = reader.article(longest.id)
+    lead = reader.lead(longest.id)
+    assert article is not None and article.chunks >= 2 and lead is not None
+    assert (lead.article_id, lead.ordinal, lead.start) == (article.id, 0, 0)
+    assert article.text[lead.start : lead.end] == lead.text
+    assert reader.lead("no-such-article") is None

@@ -60,6 +60,10 @@ class Reader(Protocol):
 
     def article(self, article_id: str) -> ArticleRecord | None: ...
 
+    def lead(self, article_id: str) -> ChunkRecord | None:
+        """The first chunk of an article (its lead), None if it is not indexed."""
+        ...
+
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article, newest first, with its text left empty."""
         ...

@@ -495,28 +495,36 @@ class MilvusReader:
         if not ids:
             return {}
         id_list = ",".join(str(int(i)) for i in ids)
+        return {r.chunk_id: r for r in self._chunk_rows(f"id in [{id_list}]")}
+
+    def lead(self, article_id: str) -> ChunkRecord | None:
+        rows = self._chunk_rows(f"article_id == {_quote(article_id)} and ordinal == 0")
+        return rows[0] if rows else None
+
+    def _chunk_rows(self, flt: str) -> list[ChunkRecord]:
+        """The chunks matching filter flt; their vectors are kept for vector()."""
         rows = self._call(
             "reading chunks",
-            lambda c: c.query(
-                self._chunks, filter=f"id in [{id_list}]", output_fields=[*CHUNK_FIELDS, "vector"]
-            ),
+            lambda c: c.query(self._chunks, filter=flt, output_fields=[*CHUNK_FIELDS, "vector"]),
         )
         if len(self._vectors) > VECTOR_CACHE:
             self._vectors = {}
-        out = {}
+        out = []
         for r in rows:
             self._vectors[int(r["id"])] = np.asarray(r["vector"], dtype=np.float32)
-            out[int(r["id"])] = ChunkRecord(
-                chunk_id=int(r["id"]),
-                article_id=r["article_id"],
-                ordinal=int(r["ordinal"]),
-                start=int(r["start"]),
-                end=int(r["end"]),
-                text=r["text"],
-                title=r["title"],
-                source=r["source"],
-                url=r["url"],
-                published=r["published"],
+            out.append(
+                ChunkRecord(
+                    chunk_id=int(r["id"]),
+                    article_id=r["article_id"],
+                    ordinal=int(r["ordinal"]),
+                    start=int(r["start"]),
+                    end=int(r["end"]),
+                    text=r["text"],
+                    title=r["title"],
+                    source=r["source"],
+                    url=r["url"],
+                    published=r["published"],
+                )
             )
         return out
 
