@@ -225,6 +225,10 @@ def test_the_day_of_a_date_counts_nothing_and_an_age_is_written_as_one() -> None
     assert fits.get("9 stops", 0.0) < 1.0  # a count, not an age
     many = {c.text for c in candidates(sentence, analyse("How many stops did the pilot make?"))}
     assert "9 stops" in many and "23" not in many
+    # A date written in figures ("news 08 18 22", "6/5/2024") counts nothing either.
+    asked = analyse("How many stops did the pilot make?")
+    for dated in ("Pilot news 08 18 22", "Landed 6/5/2024 after 9 stops"):
+        assert {c.text for c in candidates(dated, asked)} <= {"9 stops"}
 
 
 def test_a_change_does_not_answer_a_level_and_a_level_does_not_answer_a_change() -> None:
