@@ -763,6 +763,11 @@ def test_a_question_about_the_present_is_not_answered_from_old_articles() -> Non
     assert not stale.found and stale.sources  # the nearest sources are still shown
     recent = compose_answer(question, [old], FakeEmbedder(), LOOSE, newest="2019-06-05")
     assert recent.found and "Ada Lowe" in recent.text
+    # Half a year on, "this week" is another season's race; four months on it may be news.
+    half_year = compose_answer(question, [old], FakeEmbedder(), LOOSE, newest="2020-01-03")
+    assert not half_year.found
+    months = compose_answer(question, [old], FakeEmbedder(), LOOSE, newest="2019-10-02")
+    assert months.found
     # Without "this week" the year-old report may answer.
     timeless = compose_answer(
         "Who won the harbor race?", [old], FakeEmbedder(), LOOSE, newest="2024-03-14"

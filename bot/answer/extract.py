@@ -37,7 +37,10 @@ _DATE = re.compile(
     rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
     r"|\b(?:next|last|this)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
 )
-_DAY_IN_DATE = re.compile(_DAY_AND_MONTH)
+# A date in figures: "08 18 22", "6/5/2024", "2024-06-05".
+_DAY_IN_DATE = re.compile(
+    rf"{_DAY_AND_MONTH}|\b\d{{1,2}}([ /.-])\d{{1,2}}\1\d{{2,4}}\b|\b\d{{4}}-\d\d-\d\d\b"
+)
 _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.MONEY,
@@ -171,7 +174,7 @@ def candidates(
                     fit = min(fit, 0.5)
                 if pattern_kind is Kind.NUMBER:
                     if any(s <= m.start() < e for s, e in dates):
-                        continue  # the day of "March 23" counts nothing
+                        continue  # the day of "March 23" or "6/5/2024" counts nothing
                     if _counts_something_else(m.group(0), question) or _not_an_age(
                         sentence, m.start(), m.end(), question
                     ):
