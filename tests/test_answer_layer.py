@@ -383,6 +383,16 @@ def test_a_name_only_numbering_what_was_asked_is_no_answer() -> None:
     assert "74th Harbor Awards" not in texts and "Tide Line" in texts
 
 
+def test_another_name_of_a_country_the_question_names_is_no_answer() -> None:
+    """The question says "US"; "the United States" in the sentence is the same country."""
+    sentence = "Many are leaving the United States for Mexico City and Lisbon."
+    texts = [c.text for c in candidates(sentence, analyse("Where are people in the US moving?"))]
+    assert "United States" not in texts and "Mexico City" in texts
+    uk = "Britain and the European Union agreed on a deal with the U.S. on Monday."
+    texts = [c.text for c in candidates(uk, analyse("Which country did the UK and EU meet?"))]
+    assert texts == ["U.S."]
+
+
 def test_part_of_a_quoted_title_the_question_names_fits_less_than_another_name() -> None:
     """ "The Original Series" belongs to the title "Star Voyage: The Original Series" the
     question asks about; the role she played is the other name."""

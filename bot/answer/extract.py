@@ -193,6 +193,8 @@ def candidates(
             pieces = _AND.split(text)
             if any(_NOT_NAMES.match(piece) for piece in pieces):
                 continue  # "Ivo Brandt on Monday": the name alone is a candidate too
+            if any(_asked_by_another_name(piece, question) for piece in pieces):
+                continue  # "United States" for a question about the US
             # "74th Harbor Awards" for a question about the Harbor Awards only numbers them
             # ("Apollo 11" still names something new).
             if _is_new(text, question, numbers=False):
@@ -422,6 +424,31 @@ def _in_asked_title(sentence: str, start: int, end: int, question: Question) -> 
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
+# The names of a country or union, as news writes them: "the United States" is no answer to a
+# question about the US.
+_OTHER_NAMES = tuple(
+    tuple(group.split("|"))
+    for group in (
+        "US|U.S.|USA|U.S.A.|United States|United States of America|America",
+        "UK|U.K.|Britain|Great Britain|United Kingdom",
+        "EU|E.U.|European Union",
+        "UN|U.N.|United Nations",
+        "UAE|U.A.E.|United Arab Emirates",
+    )
+)
+
+
+def _asked_by_another_name(text: str, question: Question) -> bool:
+    """text is one name of a country the question names by another ("United States", "US")."""
+    for names in _OTHER_NAMES:
+        if text in names:
+            return any(
+                re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", question.text)
+                for name in names
+            )
+    return False
 
 
 def _is_new(text: str, question: Question, numbers: bool = True) -> bool:
