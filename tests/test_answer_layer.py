@@ -809,3 +809,25 @@ def test_a_common_word_phrase_is_found_next_to_punctuation() -> None:
 
     answer = compose_answer("Who won the US Open?", [winner], FakeEmbedder(), LOOSE, weigh=weigh)
     assert answer.found and "Ada Lowe" in answer.text
+
+
+def test_a_short_answer_sure_to_be_of_the_kind_asked_lowers_the_bar() -> None:
+    """A figure of the kind asked makes the sentence surer by the discount; a name only one
+    article gives does not."""
+
+    def highest_bar(question: str, article: Passage, discount: float) -> float:
+        bars = [n / 100 for n in range(50, 250)]
+        settings = replace(LOOSE, sure_answer_discount=discount)
+        found = [
+            b for b in bars if ask(question, [article], replace(settings, min_confidence=b)).found
+        ]
+        return max(found)
+
+    cost = passage("The harbor bridge cost 1.2 billion dollars to build, the council said.")
+    question = "How much did the harbor bridge cost?"
+    assert highest_bar(question, cost, 0.05) - highest_bar(question, cost, 0.0) == pytest.approx(
+        0.05
+    )
+    one_article = passage("Architect Ivo Brandt designed the harbor bridge, the council said.")
+    question = "Who designed the harbor bridge?"
+    assert highest_bar(question, one_article, 0.05) == highest_bar(question, one_article, 0.0)

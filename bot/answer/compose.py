@@ -65,6 +65,9 @@ class AnswerSettings:
     # ... and for a question about several outlets' reports, from its best sentences together
     # (tuned on MultiHop-RAG dev; null questions still abstain .95).
     min_several_confidence: float = 0.85
+    # The bar is this much lower when the best sentences hold a short answer sure to be of the
+    # kind asked: a figure of that kind, a gazetteer place, or a name two articles give.
+    sure_answer_discount: float = 0.05
     # Each part of a multi-part question needs a sentence holding this share of its words;
     # the parts of a yes/no question, whose claims are paraphrased more, this share.
     min_part_coverage: float = 0.3
@@ -139,6 +142,9 @@ def compose_answer(
     if parts and 2 * len(missing) <= len(parts):
         asking_found = q.asking_part() not in missing
         sure_needed = 0.0 if asking_found else settings.min_part_confidence
+    spot = _short_answer(q, scored, settings, common) if scored and q.wants_entity else None
+    if spot is not None and spot.sure(q):
+        sure_needed -= settings.sure_answer_discount
     if (
         not scored
         or q.negated_choice
@@ -149,7 +155,6 @@ def compose_answer(
         return _not_found(q, passages, nearest, settings)
     if q.kind is Kind.YES_NO:
         return _yes_no(q, scored, [e for _, e in parts if e is not None], settings)
-    spot = _short_answer(q, scored, settings, common)
     if spot is None and q.kind in STRICT_KINDS:
         return _not_found(q, passages, nearest, settings)
     lead = scored[0]
