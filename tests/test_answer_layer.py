@@ -831,3 +831,31 @@ def test_a_short_answer_sure_to_be_of_the_kind_asked_lowers_the_bar() -> None:
     one_article = passage("Architect Ivo Brandt designed the harbor bridge, the council said.")
     question = "Who designed the harbor bridge?"
     assert highest_bar(question, one_article, 0.05) == highest_bar(question, one_article, 0.0)
+
+
+def test_a_quote_restating_a_chosen_one_makes_room_for_another_fact() -> None:
+    """Two reports of the same figures are one fact: the quotes give the reason too."""
+    first = passage(
+        "Gullwing and Tern recalled 24,030 Gullwing Swift vans and 3,417 Tern Vega vans of "
+        "model year 2021, the regulator said.",
+        chunk_id=1,
+        title="Van recall",
+    )
+    again = passage(
+        "Gullwing and Tern recalled 24,030 Gullwing Swift and 3,417 Tern Vega vans, it added.",
+        chunk_id=2,
+        title="Vans recalled",
+        source="Valley Gazette",
+    )
+    reason = passage(
+        "Owners should park the vans outside over fire risks, the agency said.",
+        chunk_id=3,
+        title="Park recalled vans outside",
+        source="Coast Courier",
+    )
+    question = "Why were some Gullwing and Tern vans recalled?"
+    answer = ask(question, [first, again, reason], replace(LOOSE, max_claims=2, max_gap=1.0))
+    texts = [c.text for c in answer.claims]
+    assert answer.found and len(texts) == 2
+    assert any("fire risks" in t for t in texts)
+    assert sum("24,030" in t for t in texts) == 1

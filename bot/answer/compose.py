@@ -434,15 +434,21 @@ def _either_or(
 def _choose(
     lead: Evidence, required: list[Evidence], usable: list[Evidence], settings: AnswerSettings
 ) -> list[Evidence]:
-    """The answer sentence, each part's sentence, then near-best sentences, no two alike."""
+    """The answer sentence, each part's sentence, then near-best sentences, no two alike and
+    none restating one already chosen (two reports of the same figures leave room for the
+    reason asked about)."""
     chosen: list[Evidence] = []
     best = usable[0].score
     extra = [e for e in usable if e.score >= best - settings.max_gap]
-    for e in [lead, *required, *extra]:
+    needed = [lead, *required]
+    for e in needed + extra:
         if len(chosen) >= max(settings.max_claims, len(required) + 1):
             break
-        if not any(_overlaps(e, c) or _same_text(e, c) for c in chosen):
-            chosen.append(e)
+        if any(_overlaps(e, c) or _same_text(e, c) for c in chosen):
+            continue
+        if e not in needed and any(_restates(e, c) for c in chosen):
+            continue
+        chosen.append(e)
     return chosen
 
 
@@ -502,6 +508,14 @@ def _overlaps(a: Evidence, b: Evidence) -> bool:
 
 def _same_text(a: Evidence, b: Evidence) -> bool:
     return " ".join(a.text.lower().split()) == " ".join(b.text.lower().split())
+
+
+# A sentence restates another when this share of the words of the shorter is in both.
+RESTATES = 0.7
+
+
+def _restates(a: Evidence, b: Evidence) -> bool:
+    return len(a.words & b.words) >= RESTATES * min(len(a.words), len(b.words))
 
 
 # ---------------------------------------------------------------------------------------------

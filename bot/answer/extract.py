@@ -445,8 +445,7 @@ def _asked_by_another_name(text: str, question: Question) -> bool:
     for names in _OTHER_NAMES:
         if text in names:
             return any(
-                re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", question.text)
-                for name in names
+                re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", question.text) for name in names
             )
     return False
 
