@@ -185,9 +185,6 @@ class Footnote:
         if retriever.parts(question) or outlets.distinct(outlets.find(question)) >= 2:
             k *= 2  # evidence for every part, or every outlet's report, the question asks about
         passages = retriever.rank(snapshot, question, queries, k)
-        lead = retriever.lead(snapshot, passages, queries)
-        if lead is not None:  # the story's first paragraph, for its full names and main fact
-            passages.append(lead)
         return compose_answer(
             question,
             passages,
@@ -200,6 +197,7 @@ class Footnote:
             weigh=self.word_weights(snapshot),
             outlets=outlets,
             newest=retriever.newest(snapshot),
+            article_lead=lambda article_id: retriever.lead(snapshot, article_id, queries),
         )
 
     def word_weights(self, snapshot: Reader) -> Callable[[str], float]:

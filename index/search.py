@@ -388,23 +388,17 @@ class Retriever:
             lists.append(self._rank_one(snapshot, part, vector, k, named=False)[0])
         return _interleave(lists + by_outlet, k, self.settings.part_lead)
 
-    def lead(
-        self, snapshot: Snapshot, passages: list[Passage], query: np.ndarray
-    ) -> Passage | None:
-        """The lead (first chunk) of the best passage's article when passages lack it, else None.
+    def lead(self, snapshot: Snapshot, article_id: str, query: np.ndarray) -> Passage | None:
+        """The lead (first chunk) of an article, None if it is not indexed.
 
         News names its subject in full and states its main fact first ("JetBlue Airways on
         Thursday announced it would purchase Spirit Airlines"), while a question's words may
         match a later paragraph best ("JetBlue plans to reconfigure the Spirit planes").
         """
-        if not passages:
+        rec = snapshot.lead(article_id)
+        if rec is None:
             return None
-        article = passages[0].article_id
-        rec = snapshot.lead(article)
-        if rec is None or any(p.chunk_id == rec.chunk_id for p in passages):
-            return None
-        vector = np.atleast_2d(query)[0]
-        similarity = float(snapshot.vector(rec.chunk_id) @ vector)
+        similarity = float(snapshot.vector(rec.chunk_id) @ np.atleast_2d(query)[0])
         return _passage(rec, 0.0, similarity, {}, {})
 
     def _rank_one(

@@ -859,3 +859,47 @@ def test_a_quote_restating_a_chosen_one_makes_room_for_another_fact() -> None:
     assert answer.found and len(texts) == 2
     assert any("fire risks" in t for t in texts)
     assert sum("24,030" in t for t in texts) == 1
+
+
+def test_the_best_article_that_may_answer_brings_its_lead() -> None:
+    """The best passage is a report two years old, stale for "this week"; the next article's
+    lead, not retrieved, names the winner in full."""
+    old = passage(
+        "Rower Ada Lowe won the harbor race on Sunday.", chunk_id=1, published="2022-03-01"
+    )
+    later = passage(
+        "Lowe crossed the line first in the harbor race on Sunday, ahead of the favourite.",
+        chunk_id=2,
+        offset=200,
+    )
+    lead = replace(
+        passage("Rower Mia Lowe won the harbor race this week, her first title.", chunk_id=3),
+        article_id=later.article_id,
+    )
+    asked: list[str] = []
+
+    def article_lead(article_id: str) -> Passage | None:
+        asked.append(article_id)
+        return lead if article_id == later.article_id else None
+
+    answer = compose_answer(
+        "Who won the harbor race this week?",
+        [old, later],
+        FakeEmbedder(),
+        LOOSE,
+        newest="2024-03-14",
+        article_lead=article_lead,
+    )
+    assert asked == [later.article_id]
+    assert answer.found and "Mia Lowe" in answer.text and "Ada" not in answer.text
+
+
+def test_a_name_with_its_title_is_a_full_name() -> None:
+    """ "Lowe" in the best sentence; the article's lead names "Harbor Board Chair Mia Lowe"."""
+    article = passage(
+        "Harbor Board Chair Mia Lowe faces her gravest crisis yet. "
+        "Lowe announced her resignation on Monday after the ferry contract scandal.",
+        title="Ferry scandal",
+    )
+    answer = ask("Which official announced her resignation?", [article])
+    assert answer.found and answer.claims[0].text.startswith("Harbor Board Chair Mia Lowe")

@@ -88,6 +88,7 @@ def compose_answer(
     weigh: Weigh | None = None,
     outlets: OutletMatcher | None = None,
     newest: str = "",
+    article_lead: Callable[[str], Passage | None] | None = None,
 ) -> Answer:
     """Answer question from passages, or say that they do not hold the answer.
 
@@ -101,6 +102,9 @@ def compose_answer(
         outlets: the indexed outlets; a question citing another outlet's report is not answered.
         newest: the publication date of the newest indexed article (ISO), the index's "now": a
             question about the present is not answered from articles half a year older.
+        article_lead: an article's first passage (its lead), by article id: the best article
+            that may answer brings its lead when passages lack it, for the story's full names
+            and main fact.
 
     Every snippet is an exact span of its article: Source.snippet ==
     article.text[snippet_start:snippet_end], and so is a span short answer.
@@ -110,8 +114,12 @@ def compose_answer(
     weigh = weigh or _unit
     if query is None:
         query = embedder.embed([question])[0]
-    everything = gather(passages)
     stale = _stale_passages(q, passages, newest)
+    best = next((p for p in passages if p.chunk_id not in stale), None)
+    first = article_lead(best.article_id) if article_lead and best is not None else None
+    if first is not None and all(p.chunk_id != first.chunk_id for p in passages):
+        passages = [*passages, first]
+    everything = gather(passages)
     gathered = [
         e for e in everything if not (contradicts_years(q, e) or e.passage.chunk_id in stale)
     ]
@@ -324,10 +332,11 @@ def _short_answer(
 
 
 def _full_name(name: str, short: str) -> bool:
-    """name is short in full: a person's given names before it ("Sam Bankman-Fried"), or an
-    organisation's kind after it ("JetBlue Airways", "Tesla Inc")."""
+    """name is short in full: a person's given names, and maybe a title, before it ("Sam
+    Bankman-Fried", "UK Prime Minister Boris Johnson"), or an organisation's kind after it
+    ("JetBlue Airways", "Tesla Inc")."""
     words = name.split()
-    if not 2 <= len(words) <= 4:
+    if not 2 <= len(words) <= 6:
         return False
     if name.endswith(" " + short):
         return True
