@@ -524,7 +524,8 @@ RESTATES = 0.7
 
 
 def _restates(a: Evidence, b: Evidence) -> bool:
-    return len(a.words & b.words) >= RESTATES * min(len(a.words), len(b.words))
+    shorter = min(len(a.words), len(b.words))
+    return shorter > 0 and len(a.words & b.words) >= RESTATES * shorter
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ _DATE = re.compile(
 )
 # A date in figures: "08 18 22", "6/5/2024", "2024-06-05".
 _DAY_IN_DATE = re.compile(
-    rf"{_DAY_AND_MONTH}|\b\d{{1,2}}([ /.-])\d{{1,2}}\1\d{{2,4}}\b|\b\d{{4}}-\d\d-\d\d\b"
+    rf"{_DAY_AND_MONTH}|\b\d{{1,2}}(?P<sep>[ /.-])\d{{1,2}}(?P=sep)\d{{2,4}}\b"
+    r"|\b\d{4}-\d\d-\d\d\b"
 )
 _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
