@@ -527,6 +527,11 @@ def test_milvus_publishes_hnsw_above_the_exact_limit(
         lambda c: c.describe_index(hnsw._chunks, "vector"),  # type: ignore[attr-defined]
     )
     assert described["index_type"] == "HNSW"
+    by_article = backend.connection.call(  # type: ignore[attr-defined]
+        "describing",
+        lambda c: c.describe_index(hnsw._chunks, "article_id"),  # type: ignore[attr-defined]
+    )
+    assert by_article["index_type"] == "INVERTED"  # each question looks up an article's lead
     got = hnsw.dense(vector, 5)
     assert [c for c, _ in got] == [c for c, _ in expected] or dict(got) == pytest.approx(
         dict(expected), abs=1e-5

@@ -810,6 +810,8 @@ class MilvusStaging:
             dense.add_index(
                 field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25"
             )
+            # An article's lead is looked up by article id for every question.
+            dense.add_index(field_name="article_id", index_type="INVERTED")
             other = client.prepare_index_params()
             other.add_index(field_name="unused", index_type="FLAT", metric_type="IP")
             for name, params in ((self._chunks, dense), (self._articles, other)):
