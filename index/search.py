@@ -375,17 +375,18 @@ class Retriever:
         """
         vectors = np.atleast_2d(query)
         parts = self.parts(question)
-        # Each outlet a multi-part question names gets its own list too, drawn from the same
-        # candidates as the whole question's: evidence from every report.
-        outlets = sorted(self.hints(snapshot, question).sources) if parts else []
+        # Each outlet a question names, when it names several, gets its own list too, drawn
+        # from the same candidates as the whole question's: evidence from every report.
+        outlets = sorted(self.hints(snapshot, question).sources)
         whole, *by_outlet = self._rank_one(
             snapshot, question, vectors[0], k, outlets if len(outlets) >= 2 else []
         )
-        if not parts or len(vectors) < len(parts) + 1:
-            return whole
         lists = [whole]
-        for part, vector in zip(parts, vectors[1:], strict=False):
-            lists.append(self._rank_one(snapshot, part, vector, k, named=False)[0])
+        if parts and len(vectors) >= len(parts) + 1:
+            for part, vector in zip(parts, vectors[1:], strict=False):
+                lists.append(self._rank_one(snapshot, part, vector, k, named=False)[0])
+        if len(lists) + len(by_outlet) == 1:
+            return whole
         return _interleave(lists + by_outlet, k, self.settings.part_lead)
 
     def lead(self, snapshot: Snapshot, article_id: str, query: np.ndarray) -> Passage | None:

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bot.config import Settings
 from bot.service import Footnote
 from index.errors import QuestionError
 from index.search import MAX_QUESTION_CHARS, clean_question
+from tests.fakes import FakeEmbedder
 
 
 def test_hybrid_retrieval_ranks_the_right_article_first(service: Footnote) -> None:
@@ -62,3 +66,26 @@ def test_the_newest_date_ignores_what_is_no_real_past_date() -> None:
     dates = ["2024-03-14T09:00:00+00:00", "2024-13-45", "2999-01-01", "", "last week"]
     assert _newest([article(d) for d in dates]) == "2024-03-14"
     assert _newest([article("undated")]) == ""
+
+
+def test_each_outlet_a_question_names_reaches_the_top(tmp_path: Path) -> None:
+    """One outlet's reports match the question's words best; the other named outlet's report
+    still reaches the top ranks, though the question has no parts of its own."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for n in range(3):
+        (corpus / f"herald-{n}.md").write_text(
+            f"---\ntitle: Ferry fares {n}\nsource: Harbor City Herald\n---\n"
+            f"Ferry fares to the valley rose again on route {n}, the ferry board told the "
+            "Valley Gazette and the Herald, as ferry fares climbed.\n"
+        )
+    (corpus / "gazette.md").write_text(
+        "---\ntitle: Valley news\nsource: Valley Gazette\n---\n"
+        "Commuters said the crossing now costs more than the bus.\n"
+    )
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    service = Footnote(settings, embedder=FakeEmbedder())
+    service.index()
+    question = "What did the Harbor City Herald and the Valley Gazette report about ferry fares?"
+    top = service.search(question, 2)
+    assert {p.source for p in top} == {"Harbor City Herald", "Valley Gazette"}
