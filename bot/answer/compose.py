@@ -43,6 +43,9 @@ from index.search import OutletMatcher, Passage
 STRICT_KINDS = frozenset(
     {Kind.PERSON, Kind.ORGANISATION, Kind.PLACE, Kind.DATE, Kind.NUMBER, Kind.MONEY, Kind.PERCENT}
 )
+# A candidate fitting the kind asked for less than this is surely of another kind (a place or
+# an organisation for "who"): no answer, and no reason to quote its sentence.
+MIN_FIT = 0.5
 MAX_QUOTE_CHARS = 600
 
 
@@ -286,7 +289,7 @@ def _short_answer(
             places.append(("context", e.context))
         for where, text in places:
             for cand in candidates(text, q, common):
-                if cand.text.lower() in outlets:
+                if cand.text.lower() in outlets or cand.fit < MIN_FIT:
                     continue
                 named = _name_words(cand.text)
                 naming = [p for p, t in zip(pool, texts, strict=True) if named <= t]
@@ -410,6 +413,9 @@ def _yes_no(
         verdict = "Yes" if in_order else "No"
         relation = "before" if first < second else "after" if first > second else "the same day as"
         reasoning = f"{reasons[0]} was published {relation} {reasons[1]}"
+    elif not parts and _says_not(q, evidence[0].text):
+        verdict = "No"
+        reasoning = f"reported as not so by {reasons[0]}"
     elif q.asks_difference:
         # Footnote can find reports, not judge that they disagree: no difference is shown.
         verdict = "No"
@@ -418,6 +424,25 @@ def _yes_no(
         reasoning = "reported by " + " and ".join(reasons)
     short = ShortAnswer(verdict, kind="yes/no", reasoning=reasoning)
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
+
+
+# "has not announced", "didn't sign", "never approved": a negation, then (a few fillers on)
+# the word the question asks with.
+_NOT = r"(?:\bnot|\bnever|\bno longer|n['’]t)"
+_NEGATED = re.compile(
+    rf"{_NOT}\s+(?:(?:yet|ever|been|be|have|has|had|to|a|an|the|any|so|fully|officially)\s+)"
+    r"{0,2}([\w'’-]+)",
+    re.I,
+)
+
+
+def _says_not(q: Question, sentence: str) -> bool:
+    """The sentence says that what a simple yes/no question asks did not happen ("Subaru has
+    not announced a similar recall" for "Has Subaru announced a recall?"); a question that is
+    itself negated is left alone."""
+    if re.search(_NOT, q.text, re.I):
+        return False
+    return any(words_of(m.group(1)) & q.words for m in _NEGATED.finditer(sentence))
 
 
 def _either_or(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import pycountry
@@ -27,6 +27,15 @@ _FIGURE = r"\d+(?:[.,]\d+)*"
 _WORD_NUMBER = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
     r"thousands?|millions?)"
+)
+# The word after a figure is what it counts ("63 dumplings"), unless it is a function word
+# ("$549 at the store").
+_COUNTED = (
+    r"(?:\s(?!(?:at|in|on|of|to|for|and|or|the|a|an|from|by|with|per|as|than|that|this|"
+    r"it|its|they|their|he|she|his|her|we|who|which|is|was|are|were|be|been|has|have|had|"
+    r"will|would|can|could|after|before|since|while|when|if|but|also|only|just|into|over|"
+    r"under|about|some|more|most|many|other|all|both|each|no|not|so|too|up|down|out|off)\b)"
+    r"[a-z]+)?"
 )
 
 _DAY_AND_MONTH = (
@@ -55,7 +64,9 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.NUMBER,
         re.compile(
-            rf"\b{_FIGURE}(?:\s{_SCALE})?(?:\s[a-z]+)?|\b{_WORD_NUMBER}\b(?:\s[a-z]+)?",
+            # Not the figure of a price ("$549"), nor a word number that rates ("five-star").
+            rf"(?<![$€£¥₹])\b{_FIGURE}(?:\s{_SCALE})?{_COUNTED}"
+            rf"|\b{_WORD_NUMBER}\b(?!-(?!years?-old))(?:\s{_SCALE})?{_COUNTED}",
         ),
     ),
 ]
@@ -81,7 +92,8 @@ ORG_WORDS = frozenset(
         "association council committee agency department ministry party union league club fc "
         "foundation society airlines airways motors technologies labs studios records network "
         "news times post journal court house senate congress parliament commission service fund "
-        "administration authority bureau office board"
+        "administration authority bureau office board trust conservancy alliance federation "
+        "guild"
     ).split()
 )
 _TITLES = frozenset(
@@ -169,16 +181,24 @@ def candidates(
                     Kind.PERCENT,
                 ):
                     fit = _change_fit(fit, sentence[: m.start()], kind, pattern_kind, question)
-                if pattern_kind is Kind.DATE and _past_for_future(
+                if pattern_kind is Kind.DATE and _not_the_date_asked(
                     m.group(0), sentence[: m.start()], question
                 ):
                     fit = min(fit, 0.5)
                 if pattern_kind is Kind.NUMBER:
                     if any(s <= m.start() < e for s, e in dates):
                         continue  # the day of "March 23" or "6/5/2024" counts nothing
-                    if _counts_something_else(m.group(0), question) or _not_an_age(
-                        sentence, m.start(), m.end(), question
+                    if (
+                        _counts_something_else(m.group(0), question)
+                        or _not_an_age(sentence, m.start(), m.end(), question)
+                        or (kind is Kind.NUMBER and _VAGUE.fullmatch(m.group(0)))
+                        or (
+                            _MEASURE.search(question.text)
+                            and " " not in m.group(0)
+                            and not sentence.startswith("-", m.end())  # "7.4-inch"
+                        )
                     ):
+                        # a bare year or "millions" counts nothing; a size has a unit
                         fit = min(fit, 0.5)
                 if fit and _is_new(m.group(0), question):
                     found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
@@ -196,6 +216,8 @@ def candidates(
                 continue  # "Ivo Brandt on Monday": the name alone is a candidate too
             if any(_asked_by_another_name(piece, question) for piece in pieces):
                 continue  # "United States" for a question about the US
+            if _initials_asked(text, question):
+                continue  # "RA" for a question about Rugby Australia
             # "74th Harbor Awards" for a question about the Harbor Awards only numbers them
             # ("Apollo 11" still names something new).
             if _is_new(text, question, numbers=False):
@@ -203,6 +225,9 @@ def candidates(
                 if _in_asked_title(sentence, start, end, question):
                     fit = min(fit, 0.3)
                 found.append(Candidate(text, start, end, kind, fit))
+    # "next year, on Jan. 21": the day is the answer.
+    if kind is Kind.DATE and any(_DAY_AND_MONTH_RE.fullmatch(c.text) for c in found):
+        found = [replace(c, fit=min(c.fit, 0.9)) if _NO_DAY.match(c.text) else c for c in found]
     # Overlapping spans: keep the better fitting, then the longer.
     found.sort(key=lambda c: (-c.fit, -(c.end - c.start), c.start))
     kept: list[Candidate] = []
@@ -213,7 +238,7 @@ def candidates(
 
 
 # Names of the form "Writers' Guild", "Presidents' Day": the possessive is part of the name.
-_NAMED_BY_OWNERS = ORG_WORDS | {"guild", "day", "alliance", "federation", "trust", "cup"}
+_NAMED_BY_OWNERS = ORG_WORDS | {"day", "cup"}
 _POSSESSIVE = re.compile(r"['’]s\s+|(?<=s)['’]\s+")  # "Tmall's CEO", "Nichols' Uhura"
 # Where a run of capitalised words may be two names: "Trudy Shan Dai and Wang Hai",
 # "Officials in Portugal" (a capitalised opener, then the place).
@@ -261,6 +286,22 @@ def _counts_something_else(figure: str, question: Question) -> bool:
 
 
 _PAST_DAY = re.compile(rf"^(?:{_WEEKDAY}|last\s\w+)$")
+_MEASURE = re.compile(r"\bhow (?:big|large|tall|long|far|high|fast|heavy|wide|deep)\b", re.I)
+_VAGUE = re.compile(r"(?:19|20)\d\d|dozens|hundreds|thousands|millions")
+# Dates without a day: "this year", "next month", "2023", "June 2023".
+_NO_DAY = re.compile(rf"^(?:(?:next|last|this)\s\w+|(?:19|20)\d\d|{_MONTH}\s\d{{4}})$")
+_DAY_AND_MONTH_RE = re.compile(_DAY_AND_MONTH)
+_PAST_BEFORE = re.compile(r"\b(?:earlier|since|ago|previously)\s$", re.I)
+
+
+def _not_the_date_asked(date: str, before: str, question: Question) -> bool:
+    """A date that cannot answer: no day for "on what date / day", or a past date for a
+    question asking when something will happen."""
+    if question.focus in ("date", "day") and _NO_DAY.match(date):
+        return True
+    if question.asks_future and _PAST_BEFORE.search(before[-12:]):
+        return True  # "resumed earlier this year"
+    return _past_for_future(date, before, question)
 
 
 _FUTURE_BEFORE = re.compile(
@@ -355,6 +396,11 @@ def _trim_name(
         return None
     start += lead
     text = sentence[start:end]
+    # "the Denver Harbor Gulls Tuesday": the day it happened, not part of the name.
+    day = _TRAILING_DAY.search(text)
+    if day and day.start() > 0:
+        end -= len(text) - day.start()
+        text = text[: day.start()]
     for suffix in ("'s", "’s", ".", ",", "-", "’", "'"):
         if text.endswith(suffix) and not re.search(r"\b[A-Z]\.$", text):
             end -= len(suffix)
@@ -362,6 +408,21 @@ def _trim_name(
     if not text or (not text[0].isupper() and not text[0].isdigit()):
         return None
     return start, end
+
+
+_TRAILING_DAY = re.compile(rf"(?:\s(?:on|of|and|in|for|&))?\s{_WEEKDAY}(?:['’]s)?$")
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+# A name holding one of these names an event or a law, not a person ("74th Emmy Awards").
+_EVENT_WORDS = frozenset(
+    "award awards prize prizes festival championship championships cup games olympics series "
+    "conference summit ceremony tournament act bill treaty accord".split()
+)
+# A name ending in one of these is a place ("Coast County", "Glacier Bay National Park").
+_PLACE_NOUNS = frozenset(
+    "county city state island river park lake mountain valley street avenue square bay "
+    "airport stadium arena district province region".split()
+)
+_QUOTES_BEFORE = ("“", '"', "‘", "'")
 
 
 # Place nouns the gazetteer (countries, their subdivisions, continents) answers; "" is "where".
@@ -383,6 +444,19 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
     if kind is Kind.PERSON:
         if lowered & ORG_WORDS:
             return 0.2
+        # Not a person: an acronym ("NGEL"), a place of two words or more ("New York"), two
+        # names ("Ada and Ivo"), an organisation "of" somewhere, a quoted title.
+        if (
+            _ACRONYM.fullmatch(text)
+            or text.lower() in _places()
+            or text.lower() in _cities()
+            or lowered & {"and", "&", "of"}
+            or words[-1].lower() in _PLACE_NOUNS
+            or lowered & _EVENT_WORDS
+            or _ORDINAL.match(text)
+            or sentence[max(0, start - 1) : start] in _QUOTES_BEFORE
+        ):
+            return 0.3
         if 2 <= len(words) <= 4:
             fit += 0.2
         if _PERSON_CUES.search(before) or _SAYS.match(after):
@@ -448,6 +522,17 @@ def _asked_by_another_name(text: str, question: Question) -> bool:
             return any(
                 re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", question.text) for name in names
             )
+    return False
+
+
+def _initials_asked(text: str, question: Question) -> bool:
+    """text is the initials of a name the question uses ("RA" for "Rugby Australia")."""
+    if not _ACRONYM.fullmatch(text):
+        return False
+    for m in _NAME.finditer(question.text):
+        capitals = [w[0] for w in m.group(0).split() if w[0].isupper()]
+        if len(capitals) >= 2 and "".join(capitals) == text:
+            return True
     return False
 
 

@@ -41,7 +41,10 @@ _HEAD_KINDS: dict[Kind, str] = {
         "analyst investor billionaire entrepreneur journalist host comedian quarterback pitcher "
         "striker goalkeeper captain chairman chairwoman mayor member figure icon legend "
         "designer scientist researcher doctor prodigy individual head composer songwriter poet "
-        "novelist painter illustrator photographer architect"
+        "novelist painter illustrator photographer architect editor reporter correspondent "
+        "anchor columnist critic lawyer attorney prosecutor officer commander general "
+        "speaker nominee republican democrat teenager victim suspect pilot astronaut chef boxer "
+        "golfer swimmer gymnast"
     ),
     Kind.ORGANISATION: (
         "company companies firm business corporation brand retailer chain startup maker "
@@ -67,7 +70,7 @@ _HEAD_KINDS: dict[Kind, str] = {
         "car model phone device drug vaccine medicine virus variant disease law bill policy "
         "award prize trophy festival tournament championship role character animal species "
         "breed plant food dish drink beverage ship rocket spacecraft mission satellite "
-        "telescope weapon missile"
+        "telescope weapon missile codename nickname"
     ),
 }
 _HEADS = {word: kind for kind, words in _HEAD_KINDS.items() for word in words.split()}
@@ -217,7 +220,8 @@ CHANGE = (
     r"(?:rose|risen|rises?|rising|fell|fallen|falls?|falling|dropped|drops?|dropping|"
     r"jump(?:s|ed|ing)?|climb(?:s|ed|ing)?|surg(?:e|es|ed|ing)|soar(?:s|ed|ing)?|slid|slides?|"
     r"slump(?:s|ed|ing)?|increas(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
-    r"grew|grown|grows?|growing|(?:go|goes|went|gone|going)\s+(?:up|down))"
+    r"grew|grown|grows?|growing|gain(?:s|ed|ing)?|plung(?:e|es|ed|ing)|"
+    r"tumbl(?:e|es|ed|ing)|(?:go|goes|went|gone|going)\s+(?:up|down))"
 )
 # Asked: a verb of change ("how much did prices rise"), not "clean up" or "down payment".
 _CHANGE_ASKED = re.compile(rf"\b{CHANGE}\b", re.I)
