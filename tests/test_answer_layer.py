@@ -997,3 +997,17 @@ def test_a_question_asking_who_is_not_answered_without_a_person() -> None:
     p = passage("The architect Ivo Brandt designed the lighthouse museum plan in New York.")
     answer = ask("Who designed the lighthouse museum plan?", [p])
     assert answer.found and "Ivo Brandt" in answer.text
+
+
+def test_a_who_question_needs_a_quote_holding_what_it_asks() -> None:
+    """A quote naming the subject and some person, but not what is asked about them ("hosted"),
+    is no answer: the articles do not say who hosted."""
+    question = "Who hosted the Harbor Film Awards this week?"
+    nominees = passage(
+        "The Harbor Film Awards air on May 3, with Ada Lowe among the nominees.",
+        title="Harbor Film Awards nominations",
+    )
+    assert not ask(question, [nominees]).found
+    host = passage("Ivo Brandt hosted the Harbor Film Awards on May 3.", title="Awards night")
+    answer = ask(question, [host])
+    assert answer.found and "Ivo Brandt" in answer.text
