@@ -1011,3 +1011,25 @@ def test_a_who_question_needs_a_quote_holding_what_it_asks() -> None:
     host = passage("Ivo Brandt hosted the Harbor Film Awards on May 3.", title="Awards night")
     answer = ask(question, [host])
     assert answer.found and "Ivo Brandt" in answer.text
+
+
+def test_more_candidates_that_cannot_answer() -> None:
+    """Fresh questions, second round: a place after "at", the question's own title, a date
+    the sentence puts ahead for a question about the past, a weekday for "what date"."""
+    who = analyse("Which judge signed the harbor warrant?")
+    sentence = "A judge signed the warrant to search at Gull-Rock."
+    fits = {c.text: c.fit for c in candidates(sentence, who)}
+    assert fits["Gull-Rock"] < 0.5
+    fits = {c.text: c.fit for c in candidates("A judge in Ada Lowe's trial signed it.", who)}
+    assert fits["Ada Lowe"] >= 0.7  # "in" before an owner's name
+    publisher = analyse("Which publisher released Ada Lowe's memoir 'The Tide in Me'?")
+    found = candidates("A press release for The Tide in Me called it brave.", publisher)
+    assert "The Tide in Me" not in [c.text for c in found]
+    past = analyse("On what date did the harbor bridge reopen?")
+    sentence = "Work ends on October 18 and the bridge should reopen soon after."
+    assert {c.text: c.fit for c in candidates(sentence, past)}["October 18"] < 1.0
+    sentence = "Work ended on October 18 and the bridge reopened on Wednesday."
+    fits = {c.text: c.fit for c in candidates(sentence, past)}
+    assert fits["October 18"] == 1.0 and fits["Wednesday"] < 1.0
+    day = analyse("On what day did the harbor bridge reopen?")
+    assert {c.text: c.fit for c in candidates(sentence, day)}["Wednesday"] == 1.0

@@ -93,7 +93,7 @@ ORG_WORDS = frozenset(
         "foundation society airlines airways motors technologies labs studios records network "
         "news times post journal court house senate congress parliament commission service fund "
         "administration authority bureau office board trust conservancy alliance federation "
-        "guild"
+        "guild research capital partners ventures holdings industries enterprises systems"
     ).split()
 )
 _TITLES = frozenset(
@@ -109,6 +109,7 @@ _PERSON_CUES = re.compile(
 )
 _SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
 _PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|across|near)\s$")  # "the search at Mar-a-Lago"
 _CONTINENTS = "Africa Antarctica Asia Australia Europe Oceania"
 # Calendar words and lone titles are never the name asked for.
 _NOT_NAMES = re.compile(
@@ -182,7 +183,7 @@ def candidates(
                 ):
                     fit = _change_fit(fit, sentence[: m.start()], kind, pattern_kind, question)
                 if pattern_kind is Kind.DATE and _not_the_date_asked(
-                    m.group(0), sentence[: m.start()], question
+                    m.group(0), sentence[: m.start()], sentence, question
                 ):
                     fit = min(fit, 0.5)
                 if pattern_kind is Kind.NUMBER:
@@ -291,14 +292,22 @@ _VAGUE = re.compile(r"(?:19|20)\d\d|dozens|hundreds|thousands|millions")
 # Dates without a day: "this year", "next month", "2023", "June 2023".
 _NO_DAY = re.compile(rf"^(?:(?:next|last|this)\s\w+|(?:19|20)\d\d|{_MONTH}\s\d{{4}})$")
 _DAY_AND_MONTH_RE = re.compile(_DAY_AND_MONTH)
+_ASKS_PAST = re.compile(r"\b(?:did|was|were)\b", re.I)
+_AHEAD = re.compile(
+    r"\b(?:will|should|(?:expected|set|scheduled|due|poised|on track) to|plans? to)\b", re.I
+)
 _PAST_BEFORE = re.compile(r"\b(?:earlier|since|ago|previously)\s$", re.I)
 
 
-def _not_the_date_asked(date: str, before: str, question: Question) -> bool:
+def _not_the_date_asked(date: str, before: str, sentence: str, question: Question) -> bool:
     """A date that cannot answer: no day for "on what date / day", or a past date for a
     question asking when something will happen."""
     if question.focus in ("date", "day") and _NO_DAY.match(date):
         return True
+    if question.focus == "date" and re.fullmatch(_WEEKDAY, date):
+        return True  # "on Wednesday" is a day, not a date
+    if _ASKS_PAST.search(question.text) and not question.asks_future and _AHEAD.search(sentence):
+        return True  # "should be on track by October 18" for "when did ..."
     if question.asks_future and _PAST_BEFORE.search(before[-12:]):
         return True  # "resumed earlier this year"
     return _past_for_future(date, before, question)
@@ -415,7 +424,8 @@ _ACRONYM = re.compile(r"[A-Z]{2,6}")
 # A name holding one of these names an event or a law, not a person ("74th Emmy Awards").
 _EVENT_WORDS = frozenset(
     "award awards prize prizes festival championship championships cup games olympics series "
-    "conference summit ceremony tournament act bill treaty accord".split()
+    "conference summit ceremony tournament act bill treaty accord trial lawsuit hearing "
+    "election war".split()
 )
 # A name ending in one of these is a place ("Coast County", "Glacier Bay National Park").
 _PLACE_NOUNS = frozenset(
@@ -455,6 +465,7 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
             or lowered & _EVENT_WORDS
             or _ORDINAL.match(text)
             or sentence[max(0, start - 1) : start] in _QUOTES_BEFORE
+            or (_PLACE_BEFORE.search(before) and not re.match(r"['’]", after))
         ):
             return 0.3
         if 2 <= len(words) <= 4:
@@ -536,11 +547,20 @@ def _initials_asked(text: str, question: Question) -> bool:
     return False
 
 
+_FUNCTION_WORDS = frozenset(
+    "a an the of and or in on at to for from by with as is are was were be it its me my you "
+    "your we our us they them their he him his she her i this that".split()
+)
+
+
 def _is_new(text: str, question: Question, numbers: bool = True) -> bool:
     """Some word of text is not among the question's words (numbers: ordinals such as "74th"
     count as words)."""
     words = {stem(w) for w in re.findall(r"[\w'’]+", text.lower().replace("’", "'"))}
     words = {w for w in words if w not in ("the", "of", "and")}
+    content = {w for w in words if w not in _FUNCTION_WORDS}
+    if content:  # "The Woman in Me" is a title the question names: "in", "me" are not new
+        words = content
     words.discard("")
     if not numbers:
         words = {w for w in words if not _ORDINAL.fullmatch(w)}
