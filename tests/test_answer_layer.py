@@ -1033,3 +1033,21 @@ def test_more_candidates_that_cannot_answer() -> None:
     assert fits["October 18"] == 1.0 and fits["Wednesday"] < 1.0
     day = analyse("On what day did the harbor bridge reopen?")
     assert {c.text: c.fit for c in candidates(sentence, day)}["Wednesday"] == 1.0
+
+
+def test_a_month_and_year_is_not_a_day_and_a_comparison_is_answered_by_a_percentage() -> None:
+    when = analyse("When did Ada Lowe marry Ivo Brandt?")
+    texts = [c.text for c in candidates("Lowe filed for divorce in November 2006.", when)]
+    assert "November 2006" in texts and "November 20" not in texts
+    price = analyse("What price did the seller ask?")
+    assert [c.text for c in candidates("The link was open since April 2021.", price)] == []
+    lower = analyse("How much lower was the risk of death among the harbor swimmers?")
+    fits = {c.text: c.fit for c in candidates("A 29% lower risk of death, the study found.", lower)}
+    assert fits["29%"] == 1.0
+
+
+def test_no_reported_answers_no() -> None:
+    question = "Were any injuries reported after the harbor storm?"
+    calm = passage("No injuries were reported after the harbor storm, officials said.")
+    answer = ask(question, [calm])
+    assert answer.short is not None and answer.short.text == "No", answer.text

@@ -459,9 +459,9 @@ def _yes_no(
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
 
 
-# "has not announced", "didn't sign", "never approved": a negation, then (a few fillers on)
-# the word the question asks with.
-_NOT = r"(?:\bnot|\bnever|\bno longer|n['’]t)"
+# "has not announced", "didn't sign", "never approved", "no injuries": a negation, then (a few
+# fillers on) the word the question asks with.
+_NOT = r"(?:\b(?:not|never|no longer|no)\b|n['’]t\b)"
 _NEGATED = re.compile(
     rf"{_NOT}\s+(?:(?:yet|ever|been|be|have|has|had|to|a|an|the|any|so|fully|officially)\s+)"
     r"{0,2}([\w'’-]+)",

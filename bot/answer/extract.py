@@ -39,17 +39,18 @@ _COUNTED = (
 )
 
 _DAY_AND_MONTH = (
-    rf"\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?"
+    rf"\b{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?!\d)(?:,?\s\d{{4}})?"  # not "November 20|06"
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s(?:of\s)?{_MONTH}(?:,?\s\d{{4}})?"
 )
 _DATE = re.compile(
     rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}\b|\b{_WEEKDAY}\b|\b(?:19|20)\d\d\b"
     r"|\b(?:next|last|this)\s(?:week|month|year|spring|summer|fall|autumn|winter)\b"
 )
-# A date in figures: "08 18 22", "6/5/2024", "2024-06-05".
+# Dates whose figures count nothing: "March 23", "April 2021", "08 18 22", "6/5/2024",
+# "2024-06-05".
 _DAY_IN_DATE = re.compile(
-    rf"{_DAY_AND_MONTH}|\b\d{{1,2}}(?P<sep>[ /.-])\d{{1,2}}(?P=sep)\d{{2,4}}\b"
-    r"|\b\d{4}-\d\d-\d\d\b"
+    rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}\b"
+    r"|\b\d{1,2}(?P<sep>[ /.-])\d{1,2}(?P=sep)\d{2,4}\b|\b\d{4}-\d\d-\d\d\b"
 )
 _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
@@ -337,10 +338,17 @@ _CHANGE_BEFORE = re.compile(
 )
 
 
+_COMPARATIVE_ASKED = re.compile(
+    r"\bhow much (?:lower|higher|more|less|greater|bigger|smaller|cheaper|larger)\b", re.I
+)
+
+
 def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Question) -> float:
     """A figure written as a change ("down $1.06", "up 60%") answers how much something rose
     or fell, not what it cost; and a level ("$3.96") does not answer how much it changed.
     A change asked in dollars may be given as a percentage."""
+    if _COMPARATIVE_ASKED.search(question.text):
+        return 1.0  # "how much lower was the risk?": "29% lower", "$5 cheaper"
     is_change = bool(_CHANGE_BEFORE.search(before[-40:]))
     if question.asks_change != is_change:
         return min(fit, 0.5)
