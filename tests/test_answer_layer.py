@@ -1051,3 +1051,23 @@ def test_no_reported_answers_no() -> None:
     calm = passage("No injuries were reported after the harbor storm, officials said.")
     answer = ask(question, [calm])
     assert answer.short is not None and answer.short.text == "No", answer.text
+
+
+def test_who_holds_an_office_needs_a_quote_naming_the_office() -> None:
+    """ "Who was the harbor board's chief executive when ...?" is not answered by a quote about
+    the board that names no chief executive; one naming the office (or "CEO") answers."""
+    q = analyse("Who was Harbor Board's chief executive when the ferry deal collapsed?")
+    assert q.roles == ("chief executive",)
+    assert analyse("Who is the new mayor of Gull Bay?").roles == ("mayor",)
+    assert analyse("Which governor sent the buses?").roles == ()  # not asked by office
+    deal = passage(
+        "The ferry deal collapsed on Monday, Harbor Board member Ada Lowe said.",
+        title="Ferry deal collapses",
+    )
+    assert not ask(q.text, [deal]).found
+    ceo = passage(
+        "The ferry deal collapsed on Monday, Harbor Board CEO Ada Lowe said.",
+        title="Ferry deal collapses",
+    )
+    answer = ask(q.text, [ceo])
+    assert answer.found and "Ada Lowe" in answer.text

@@ -28,6 +28,7 @@ from bot.answer.evidence import (
 from bot.answer.extract import ORG_WORDS, Candidate, candidates
 from bot.answer.model import Answer, Claim, ShortAnswer, Source
 from bot.answer.question import (
+    OFFICES,
     Kind,
     Question,
     agreeing_option,
@@ -198,9 +199,16 @@ _TIME_WORDS = words_of("week weeks year years month months day days today recent
 
 def _holds_the_relation(q: Question, e: Evidence) -> bool:
     """The sentence, with the sentence before it and its headline, holds one of the question's
-    own words besides its names and time words: "Who hosted the Emmys?" needs "hosted"."""
+    own words besides its names and time words: "Who hosted the Emmys?" needs "hosted"; and
+    asked who holds an office ("Who was Alibaba's chief executive when ...?"), it names the
+    office ("CEO")."""
     asked = q.words - q.names - _TIME_WORDS
-    return not asked or bool(asked & (e.words | e.context_words))
+    if asked and not asked & (e.words | e.context_words):
+        return False
+    if q.roles:
+        seen = f"{e.context} {e.text} {e.passage.title}"
+        return any(re.search(rf"\b(?:{OFFICES[r]})\b", seen, re.I) for r in q.roles)
+    return True
 
 
 # How old an article may be, before the newest indexed one, to answer "this week": half a

@@ -245,6 +245,9 @@ _POSSESSIVE = re.compile(r"['’]s\s+|(?<=s)['’]\s+")  # "Tmall's CEO", "Nicho
 # Where a run of capitalised words may be two names: "Trudy Shan Dai and Wang Hai",
 # "Officials in Portugal" (a capitalised opener, then the place).
 _AND = re.compile(r"\s(?:and|&|in|on|for)\s")
+_TITLE_INSIDE = re.compile(
+    r"\s(?:CEO|CFO|COO|CTO|Chairman|Chairwoman|Chair|President|Director|Founder|Chief)\s"
+)
 
 
 def _name_runs(sentence: str) -> list[tuple[int, int]]:
@@ -265,6 +268,12 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
     # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one, and so
     # are "Police in Idaho" and "Bank of America": both readings are candidates, and fit and
     # length choose.
+    # "Harbor Board CEO Ada Lowe": the board, and the person after the title.
+    titled = []
+    for a, b in runs:
+        for m in _TITLE_INSIDE.finditer(sentence, a, b):
+            titled += [(a, m.start()), (m.end(), b)]
+    runs += titled
     split = []
     for a, b in runs:
         cuts = [m for m in _AND.finditer(sentence, a, b)]
@@ -478,6 +487,8 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
             return 0.3
         if 2 <= len(words) <= 4:
             fit += 0.2
+        if _TITLE_INSIDE.search(text):
+            return 0.6  # "Harbor Board CEO Ada Lowe": the person after the title fits better
         if _PERSON_CUES.search(before) or _SAYS.match(after):
             fit += 0.3
     elif kind is Kind.ORGANISATION:

@@ -144,6 +144,9 @@ class Question:
     asks_age: bool = False  # "how old ...?"
     asks_change: bool = False  # its asking part has a verb of change: "how much did it rise?"
     asks_future: bool = False  # "when will ...?", "how soon could ...?"
+    # The offices a "who is/was ...?" question asks the holder of: ("chief executive",) for
+    # "Who was Alibaba's chief executive when ...?".
+    roles: tuple[str, ...] = ()
 
     def asking_part(self) -> str:
         """The part of a multi-part question that holds its wh-word: what it asks for."""
@@ -206,7 +209,57 @@ def analyse(text: str) -> Question:
         asks_age=bool(_HOW_OLD.search(text)),
         asks_change=bool(_CHANGE_ASKED.search(text[asks_at:] if asks_at >= 0 else text)),
         asks_future=bool(_WHEN_WILL.search(text)),
+        roles=_roles(text) if kind is Kind.PERSON else (),
     )
+
+
+# Offices, and how news may also write them: a "who is the ...?" question names one of these.
+OFFICES: dict[str, str] = {
+    "chief executive": r"chief[\s-]executive|ceo",
+    "ceo": r"chief[\s-]executive|ceo",
+    "president": r"president",
+    "chairman": r"chair(?:man|woman|person)?",
+    "chairwoman": r"chair(?:man|woman|person)?",
+    "administrator": r"administrator",
+    "director": r"director",
+    "general manager": r"general manager|gm",
+    "manager": r"manager",
+    "coach": r"coach",
+    "prime minister": r"prime minister|premier|pm",
+    "minister": r"minister",
+    "secretary": r"secretary",
+    "governor": r"governor|gov",
+    "mayor": r"mayor",
+    "judge": r"judge",
+    "founder": r"(?:co-?)?founder|founded",
+    "editor": r"editor",
+    "host": r"host(?:s|ed|ing)?",
+    "commissioner": r"commissioner",
+    "ambassador": r"ambassador",
+    "spokesperson": r"spokes(?:person|man|woman)",
+    "captain": r"captain",
+    "owner": r"owner|owns|owned",
+}
+# "Who is/was [the] [X's] [new] <office> ...": asked by office, the clause before any "when",
+# "that" or "who" that dates or narrows it.
+_WHO_IS = re.compile(
+    r"\bwho\s+(?:is|was|are|were|will be|has been|had been|became)\s+([^?]*?)"
+    r"(?=\s(?:when|while|that|who|which|after|before|during|since)\b|\?|$)",
+    re.I,
+)
+
+
+def _roles(text: str) -> tuple[str, ...]:
+    """The offices a "who is/was ...?" question asks the holder of, longest names first."""
+    m = _WHO_IS.search(text)
+    if m is None:
+        return ()
+    clause = m.group(1).lower()
+    found: list[str] = []
+    for office in sorted(OFFICES, key=len, reverse=True):
+        if re.search(rf"\b{office}\b", clause) and not any(office in f for f in found):
+            found.append(office)
+    return tuple(found)
 
 
 _HOW_OLD = re.compile(r"\bhow old\b", re.I)
