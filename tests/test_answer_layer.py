@@ -922,6 +922,10 @@ def test_figures_that_count_nothing_asked() -> None:
     recall = analyse("How many trucks did the carmaker recall?")
     texts = [c.text for c in candidates("No five-star rating yet for its 3,878 trucks.", recall)]
     assert "3,878 trucks" in texts and "five" not in texts  # "five-star" rates
+    # "two of its calendars" picks from a count, it is no count.
+    texts = [c.text for c in candidates("Two of its 26 calendars sell out.", recall)]
+    fits = {c.text: c.fit for c in candidates("Two of its 26 calendars sell out.", recall)}
+    assert fits.get("Two", 0.0) < 1.0, texts
     runs = analyse("By how many runs did the home side win?")
     fits = {c.text: c.fit for c in candidates("At the Cup 2023 they won by 302 runs.", runs)}
     assert fits["302 runs"] == 1.0 and fits.get("2023", 0.0) < 1.0  # a year counts nothing
@@ -1041,6 +1045,7 @@ def test_a_month_and_year_is_not_a_day_and_a_comparison_is_answered_by_a_percent
     assert "November 2006" in texts and "November 20" not in texts
     price = analyse("What price did the seller ask?")
     assert [c.text for c in candidates("The link was open since April 2021.", price)] == []
+    assert analyse("By how much were consumer prices up over the year?").asks_change
     lower = analyse("How much lower was the risk of death among the harbor swimmers?")
     fits = {c.text: c.fit for c in candidates("A 29% lower risk of death, the study found.", lower)}
     assert fits["29%"] == 1.0

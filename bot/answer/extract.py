@@ -192,6 +192,7 @@ def candidates(
                         continue  # the day of "March 23" or "6/5/2024" counts nothing
                     if (
                         _counts_something_else(m.group(0), question)
+                        or sentence.startswith(" of ", m.end())  # "two of its calendars"
                         or _not_an_age(sentence, m.start(), m.end(), question)
                         or (kind is Kind.NUMBER and _VAGUE.fullmatch(m.group(0)))
                         or (

@@ -207,7 +207,8 @@ def analyse(text: str) -> Question:
         current=bool(_CURRENT.search(text)) and not _YEAR.search(text),
         count=_count(text[asks_at:]) if asks_at >= 0 else 1,
         asks_age=bool(_HOW_OLD.search(text)),
-        asks_change=bool(_CHANGE_ASKED.search(text[asks_at:] if asks_at >= 0 else text)),
+        asks_change=bool(_CHANGE_ASKED.search(text[asks_at:] if asks_at >= 0 else text))
+        or bool(_BY_HOW_MUCH.search(text)),
         asks_future=bool(_WHEN_WILL.search(text)),
         roles=_roles(text) if kind is Kind.PERSON else (),
     )
@@ -230,7 +231,7 @@ OFFICES: dict[str, str] = {
     "secretary": r"secretary",
     "governor": r"governor|gov",
     "mayor": r"mayor",
-    "judge": r"judge",
+    "judge": r"judge|justice",
     "founder": r"(?:co-?)?founder|founded",
     "editor": r"editor",
     "host": r"host(?:s|ed|ing)?",
@@ -277,7 +278,13 @@ CHANGE = (
     r"tumbl(?:e|es|ed|ing)|(?:go|goes|went|gone|going)\s+(?:up|down))"
 )
 # Asked: a verb of change ("how much did prices rise"), not "clean up" or "down payment".
-_CHANGE_ASKED = re.compile(rf"\b{CHANGE}\b", re.I)
+# Or "were prices up over the year?" (not "was the down payment").
+_CHANGE_ASKED = re.compile(
+    rf"\b{CHANGE}\b|\b(?:is|are|was|were|been)\s(?:[\w'’-]+\s){{0,4}}(?:up|down)"
+    r"(?=\s*\?|\s(?:over|from|since|in|on|by|this|last|for|compared|after)\b)",
+    re.I,
+)
+_BY_HOW_MUCH = re.compile(r"\bby (?:roughly |about )?how much\b", re.I)
 
 
 _COUNTS = {w: i for i, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
