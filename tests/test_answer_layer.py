@@ -122,6 +122,7 @@ def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE
         ("Which Time editor interviewed the singer?", Kind.PERSON),
         ("Which House Republican did the party nominate after the vote?", Kind.PERSON),
         ("What is the codename of the new chip?", Kind.NAME),
+        ("Which former Harbor City Gulls wide receiver retired this week?", Kind.PERSON),
     ],
 )
 def test_the_kind_of_answer_asked_for(question: str, kind: Kind) -> None:

@@ -44,7 +44,8 @@ _HEAD_KINDS: dict[Kind, str] = {
         "novelist painter illustrator photographer architect editor reporter correspondent "
         "anchor columnist critic lawyer attorney prosecutor officer commander general "
         "speaker nominee republican democrat teenager victim suspect pilot astronaut chef boxer "
-        "golfer swimmer gymnast"
+        "golfer swimmer gymnast receiver linebacker outfielder infielder catcher midfielder "
+        "defender defenseman winger goalie"
     ),
     Kind.ORGANISATION: (
         "company companies firm business corporation brand retailer chain startup maker "
@@ -467,7 +468,7 @@ def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
     while words and words[0] in _LEAD_IN:
         words.pop(0)
     phrase: list[str] = []
-    for word in words[:5]:
+    for word in words[:7]:  # "which former New York Giants wide receiver"
         if word in _PHRASE_END:
             break
         phrase.append(word)
