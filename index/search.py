@@ -147,7 +147,8 @@ class OutletMatcher:
     @staticmethod
     def _pattern(variants: list[str]) -> re.Pattern[str]:
         alternatives = "|".join(re.escape(v) for v in variants)
-        return re.compile(rf"(?<![\w'’])(?:{alternatives})(?![\w])")
+        # Not inside a word ("O'Time"), but an opening quote is no part of one ("'The Verge'").
+        return re.compile(rf"(?<!\w)(?<!\w['’])(?:{alternatives})(?![\w])")
 
     def knows(self, name: str) -> bool:
         """Whether name is one of the outlets, the short name of one, or the start of one's

@@ -135,6 +135,12 @@ def test_outlets_by_full_or_short_name_on_word_boundaries() -> None:
         "The Independent - Sports",
         "The Independent - Travel",
     }
+    # In quotes too ("'The Verge' article"); not inside a word ("O'Fortune").
+    assert outlets.find("Does the 'The Verge' article agree with ‘Fortune’?") == {
+        "The Verge",
+        "Fortune",
+    }
+    assert outlets.find("Does O'Fortune agree?") == frozenset()
 
 
 def _record(chunk_id: int, article: str) -> ChunkRecord:
