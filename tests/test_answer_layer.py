@@ -123,6 +123,12 @@ def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE
         ("Which House Republican did the party nominate after the vote?", Kind.PERSON),
         ("What is the codename of the new chip?", Kind.NAME),
         ("Which former Harbor City Gulls wide receiver retired this week?", Kind.PERSON),
+        # A scene-setting sentence's relative "which" asks nothing.
+        (
+            "Scientists fed cavefish, which avoid each other, a new diet. Did the fish become "
+            "more social?",
+            Kind.YES_NO,
+        ),
     ],
 )
 def test_the_kind_of_answer_asked_for(question: str, kind: Kind) -> None:
@@ -971,6 +977,15 @@ def test_a_date_asked_for_is_a_day_and_a_past_date_no_future_one() -> None:
     assert fits["Jan. 21"] == 1.0 and fits["next year"] < 1.0
     fits = {c.text: c.fit for c in candidates("The museum reopens next year.", when)}
     assert fits["next year"] == 1.0
+    record = analyse("When was the record price of milk set?")
+    sentence = "Before prices rose earlier this year, the record had been set in July 2008."
+    fits = {c.text: c.fit for c in candidates(sentence, record)}
+    assert fits["July 2008"] == 1.0 and fits["this year"] < 1.0
+    share = analyse("By what percentage did scam calls increase?")
+    fits = {c.text: c.fit for c in candidates("Warranty scams made up 51% of calls.", share)}
+    assert fits["51%"] < 1.0  # a share, not an increase
+    fits = {c.text: c.fit for c in candidates("Scam calls were up 116% on the year.", share)}
+    assert fits["116%"] == 1.0
 
 
 def test_a_size_asked_for_has_a_unit() -> None:
@@ -1077,3 +1092,13 @@ def test_who_holds_an_office_needs_a_quote_naming_the_office() -> None:
     )
     answer = ask(q.text, [ceo])
     assert answer.found and "Ada Lowe" in answer.text
+
+
+def test_yes_needs_a_quote_stating_what_is_asked() -> None:
+    question = "The harbor storm hit on Monday. Were any injuries reported?"
+    storm = passage("The harbor storm hit the west pier on Monday, flooding the ferry terminal.")
+    answer = ask(question, [storm])
+    assert answer.found and answer.short is None  # the quote names no injuries: no verdict
+    hurt = passage("Two injuries were reported after the harbor storm hit on Monday.")
+    answer = ask(question, [hurt])
+    assert answer.short is not None and answer.short.text == "Yes"

@@ -228,9 +228,9 @@ def candidates(
                 if _in_asked_title(sentence, start, end, question):
                     fit = min(fit, 0.3)
                 found.append(Candidate(text, start, end, kind, fit))
-    # "next year, on Jan. 21": the day is the answer.
-    if kind is Kind.DATE and any(_DAY_AND_MONTH_RE.fullmatch(c.text) for c in found):
-        found = [replace(c, fit=min(c.fit, 0.9)) if _NO_DAY.match(c.text) else c for c in found]
+    # "next year, on Jan. 21", "earlier this year ... set in July 2008": the date is the answer.
+    if kind is Kind.DATE and any(_ABSOLUTE.fullmatch(c.text) for c in found):
+        found = [replace(c, fit=min(c.fit, 0.9)) if _RELATIVE.match(c.text) else c for c in found]
     # Overlapping spans: keep the better fitting, then the longer.
     found.sort(key=lambda c: (-c.fit, -(c.end - c.start), c.start))
     kept: list[Candidate] = []
@@ -302,7 +302,8 @@ _MEASURE = re.compile(r"\bhow (?:big|large|tall|long|far|high|fast|heavy|wide|de
 _VAGUE = re.compile(r"(?:19|20)\d\d|dozens|hundreds|thousands|millions")
 # Dates without a day: "this year", "next month", "2023", "June 2023".
 _NO_DAY = re.compile(rf"^(?:(?:next|last|this)\s\w+|(?:19|20)\d\d|{_MONTH}\s\d{{4}})$")
-_DAY_AND_MONTH_RE = re.compile(_DAY_AND_MONTH)
+_ABSOLUTE = re.compile(rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}|(?:19|20)\d\d")
+_RELATIVE = re.compile(r"(?:next|last|this)\s\w+$")
 _ASKS_PAST = re.compile(r"\b(?:did|was|were)\b", re.I)
 _AHEAD = re.compile(
     r"\b(?:will|should|(?:expected|set|scheduled|due|poised|on track) to|plans? to)\b", re.I
@@ -340,12 +341,12 @@ def _past_for_future(date: str, before: str, question: Question) -> bool:
     return not (date[0].isupper() and _FUTURE_BEFORE.search(before[-60:]))
 
 
-# Written: the verb, or a bare "up"/"down" right before the figure ("down $1.06", "up 60%").
-_CHANGE_BEFORE = re.compile(
-    rf"\b(?:{CHANGE}|up|down)\s+(?:by\s+)?"
-    r"(?:(?:about|around|nearly|almost|more than|over|some)\s+)?$",
-    re.I,
-)
+# Written: the verb, or a bare "up"/"down" right before the figure ("down $1.06", "up 60%"),
+# not the particle of another verb ("making up 51% of calls").
+_PHRASAL = r"(?:make|makes|made|making|add|adds|added|adding|sum|sums|summed|end|ends|ended|set)"
+_ABOUT = r"(?:by\s+)?(?:(?:about|around|nearly|almost|more than|over|some)\s+)?$"
+_CHANGE_BEFORE = re.compile(rf"\b(?:{CHANGE}|up|down)\s+{_ABOUT}", re.I)
+_PHRASAL_BEFORE = re.compile(rf"\b{_PHRASAL}\s+(?:up|down)\s+{_ABOUT}", re.I)
 
 
 _COMPARATIVE_ASKED = re.compile(
@@ -359,7 +360,9 @@ def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Ques
     A change asked in dollars may be given as a percentage."""
     if _COMPARATIVE_ASKED.search(question.text):
         return 1.0  # "how much lower was the risk?": "29% lower", "$5 cheaper"
-    is_change = bool(_CHANGE_BEFORE.search(before[-40:]))
+    is_change = bool(_CHANGE_BEFORE.search(before[-40:])) and not _PHRASAL_BEFORE.search(
+        before[-40:]
+    )
     if question.asks_change != is_change:
         return min(fit, 0.5)
     if question.asks_change and asked is Kind.MONEY and seen is Kind.PERCENT:

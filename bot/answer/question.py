@@ -386,9 +386,15 @@ def cited_outlets(text: str) -> list[str]:
 def _kind(text: str) -> tuple[Kind, str, int]:
     """The kind of answer asked for, the focus noun if any, and where the wh-word that asks
     stands in text (-1: none)."""
+    sentences = re.split(r"(?<=[.?!])\s+(?=[\"“‘(]?[A-Z])", text)
     # A question opening with an auxiliary, or a clause opening with one before any wh-word,
-    # is a yes/no question ("Did ... compared to what ...?", "..., was there ...?").
-    for n, clause in enumerate(c.strip() for c in re.split(r"[,;:]\s+|\.\s+", text)):
+    # is a yes/no question ("Did ... compared to what ...?", "..., was there ...?"); after
+    # sentences that set the scene ("Scientists fed cavefish, which ... . Did the fish ...?"),
+    # the question is the last sentence ending in "?".
+    # (A sentence ends after a lower-case word: not at "vs.", "A.J." or "U.S.")
+    scene = re.split(r"(?<=[a-z]{3}[.!])\s+(?=[\"“‘(]?[A-Z])", text)
+    last = scene[-1] if len(scene) > 1 and scene[-1].rstrip().endswith("?") else text
+    for n, clause in enumerate(c.strip() for c in re.split(r"[,;:]\s+|\.\s+", last)):
         if not clause:
             continue
         first = clause.split()[0].lower().strip("\"'“‘(")
@@ -398,7 +404,6 @@ def _kind(text: str) -> tuple[Kind, str, int]:
             break
     # The question proper is the sentence that asks (the last one ending in "?"): "Police
     # arrested a man who ... . Where was the event?" asks where.
-    sentences = re.split(r"(?<=[.?!])\s+(?=[\"“‘(]?[A-Z])", text)
     asking = [s for s in sentences if s.rstrip().endswith("?") and _WH.search(s)]
     sentence = asking[-1].strip() if asking else text
     matches = list(_WH.finditer(sentence))
