@@ -1042,6 +1042,9 @@ def test_more_candidates_that_cannot_answer() -> None:
     assert fits["Gull-Rock"] < 0.5
     fits = {c.text: c.fit for c in candidates("A judge in Ada Lowe's trial signed it.", who)}
     assert fits["Ada Lowe"] >= 0.7  # "in" before an owner's name
+    sentence = "Epic sued over its Android app store, Ada Lowe said."
+    fits = {c.text: c.fit for c in candidates(sentence, who)}
+    assert fits["Android"] < 0.5 and fits["Ada Lowe"] >= 0.7  # "its Android": a thing
     publisher = analyse("Which publisher released Ada Lowe's memoir 'The Tide in Me'?")
     found = candidates("A press release for The Tide in Me called it brave.", publisher)
     assert "The Tide in Me" not in [c.text for c in found]

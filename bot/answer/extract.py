@@ -110,7 +110,8 @@ _PERSON_CUES = re.compile(
 )
 _SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
 _PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|across|near)\s$")  # "the search at Mar-a-Lago"
+# "the search at Mar-a-Lago", "its Android app store": no person after these.
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|across|near|its|their|our|your|the|a|an)\s$", re.I)
 _CONTINENTS = "Africa Antarctica Asia Australia Europe Oceania"
 # Calendar words and lone titles are never the name asked for.
 _NOT_NAMES = re.compile(
