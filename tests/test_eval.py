@@ -112,9 +112,7 @@ def test_mentioned_dates() -> None:
     q = "Between the report published on October 5, 2023 and the one on 7 Nov 2023 (2023-12-01)?"
     assert mentioned_dates(q) == {"2023-10-05", "2023-11-07", "2023-12-01"}
     assert mentioned_dates("In 2023, who won?") == frozenset()
-    assert mentioned_dates("the report published at '2023-10-20T21:02:00+00:00'") == {
-        "2023-10-20"
-    }
+    assert mentioned_dates("the report published at '2023-10-20T21:02:00+00:00'") == {"2023-10-20"}
 
 
 def test_outlets_by_full_or_short_name_on_word_boundaries() -> None:
