@@ -123,6 +123,10 @@ def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE
         ("Which House Republican did the party nominate after the vote?", Kind.PERSON),
         ("What is the codename of the new chip?", Kind.NAME),
         ("Which former Harbor City Gulls wide receiver retired this week?", Kind.PERSON),
+        ("When the harbor flooded in 2013, who was the mayor of Gull Bay?", Kind.PERSON),
+        ("When the harbor flooded, which bridge closed?", Kind.NAME),
+        ("When did the harbor flood, and where?", Kind.DATE),
+        ("When did the harbor flood, which closed the bridge?", Kind.DATE),
         # A scene-setting sentence's relative "which" asks nothing.
         (
             "Scientists fed cavefish, which avoid each other, a new diet. Did the fish become "

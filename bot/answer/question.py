@@ -412,7 +412,16 @@ def _kind(text: str) -> tuple[Kind, str, int]:
     # A question opening with its wh-word asks with it; otherwise a "who"/"what" inside it may
     # be relative ("the commander, who led which militia?"), and "which"/"how many" asks.
     opening = [m for m in matches if re.match(r"^[\"'“‘(]?(?:\w+\s+){0,2}$", sentence[: m.start()])]
-    if opening:
+    # "When horse meat was found ..., who was chief executive?": an opening "when" clause sets
+    # the time; the wh-word after its comma asks.
+    after_clause = [m for m in matches if re.search(r",\s*$", sentence[: m.start()])]
+    subordinate = bool(opening) and opening[0].group(1).lower() in ("when", "where")
+    if subordinate and after_clause:
+        following = sentence[opening[0].end() :].split()[:1]
+        subordinate = not (following and following[0].lower() in _AUXILIARIES)
+    if subordinate and after_clause:
+        chosen = after_clause[0]
+    elif opening:
         chosen = opening[0]
     else:
         asking_wh = [
