@@ -1109,3 +1109,22 @@ def test_yes_needs_a_quote_stating_what_is_asked() -> None:
     hurt = passage("Two injuries were reported after the harbor storm hit on Monday.")
     answer = ask(question, [hurt])
     assert answer.short is not None and answer.short.text == "Yes"
+
+
+def test_a_lone_capitalised_word_is_no_sure_person() -> None:
+    """Two reports naming "Gullwing" do not make it the bold answer to "who": a person is
+    named in full or with a title; the quotes still show what the reports say."""
+    question = "Who argued the harbor antitrust case for the ferry line?"
+    first = passage(
+        "The harbor antitrust case drew testimony from Gullwing executives.", chunk_id=1
+    )
+    second = passage(
+        "Gullwing staff attended the harbor antitrust case for the ferry line.", chunk_id=2
+    )
+    answer = ask(question, [first, second])
+    assert answer.short is None or answer.short.text != "Gullwing"
+    named = passage(
+        "Lawyer Ada Lowe argued the harbor antitrust case for the ferry line.", chunk_id=3
+    )
+    answer = ask(question, [named, second])
+    assert answer.found and "Ada Lowe" in answer.text

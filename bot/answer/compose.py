@@ -293,6 +293,8 @@ class _Spot:
             return fit >= 1.0
         if q.kind is Kind.PLACE:  # a gazetteer place, or a place cue and two articles
             return fit >= 0.8 or (fit >= 0.7 and self.articles >= 2)
+        if q.kind is Kind.PERSON and fit < 0.7:
+            return False  # a lone capitalised word ("Android") is no sure person
         return self.articles >= 2
 
     def short(self, n: int) -> ShortAnswer:
