@@ -13,6 +13,7 @@ from bot.answer.evidence import Weights, common_words, gather, score
 from bot.answer.extract import candidates
 from bot.answer.question import (
     Kind,
+    Question,
     agreeing_option,
     analyse,
     cited_outlets,
@@ -71,6 +72,11 @@ def ask(question: str, passages: list[Passage], settings: AnswerSettings = LOOSE
         where = titles[cited.article_id] if short.in_title else texts[cited.article_id]
         assert where[short.start : short.end] == short.text
     return answer
+
+
+def fits_of(sentence: str, question: Question) -> dict[str, float]:
+    """Each candidate of sentence, with how well it fits the kind question asks for."""
+    return {c.text: c.fit for c in candidates(sentence, question)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +241,7 @@ def test_a_count_of_another_unit_is_no_answer_to_how_many() -> None:
 
 def test_the_day_of_a_date_counts_nothing_and_an_age_is_written_as_one() -> None:
     sentence = "On March 23 the 17-year-old pilot landed after 9 stops, aged 17 and a half."
-    fits = {c.text: c.fit for c in candidates(sentence, analyse("How old is the pilot?"))}
+    fits = fits_of(sentence, analyse("How old is the pilot?"))
     assert "23" not in fits and fits["17"] == 1.0
     assert fits.get("9 stops", 0.0) < 1.0  # a count, not an age
     many = {c.text for c in candidates(sentence, analyse("How many stops did the pilot make?"))}
@@ -249,13 +255,13 @@ def test_the_day_of_a_date_counts_nothing_and_an_age_is_written_as_one() -> None
 def test_a_change_does_not_answer_a_level_and_a_level_does_not_answer_a_change() -> None:
     sentence = "Milk cost $1.50 a litre on Monday, down $0.20 since the record high of $1.70."
     level = analyse("What was the record high price of a litre of milk?")
-    fits = {c.text: c.fit for c in candidates(sentence, level)}
+    fits = fits_of(sentence, level)
     assert fits["$0.20"] < 1.0 and fits["$1.70"] == 1.0
     change = analyse("Despite a dip, how much has the price of milk fallen since the record?")
-    fits = {c.text: c.fit for c in candidates(sentence, change)}
+    fits = fits_of(sentence, change)
     assert fits["$0.20"] == 1.0 and fits["$1.50"] < 1.0
     # A change may be given as a percentage.
-    fits = {c.text: c.fit for c in candidates("Prices are up 60% on last year.", change)}
+    fits = fits_of("Prices are up 60% on last year.", change)
     assert fits["60%"] == 1.0
 
 
@@ -277,22 +283,22 @@ def test_the_reviewed_edge_cases_of_the_candidate_rules() -> None:
     ):
         assert max(c.fit for c in candidates(sentence, old)) == 1.0, sentence
     climb = analyse("How much did the shares climb?")
-    fits = {c.text: c.fit for c in candidates("Shares climbed $5 to $140.", climb)}
+    fits = fits_of("Shares climbed $5 to $140.", climb)
     assert fits["$5"] == 1.0 and fits["$140"] < 1.0
     payment = analyse("How much was the down payment?")
-    assert {c.text: c.fit for c in candidates("It was $50,000.", payment)}["$50,000"] == 1.0
+    assert fits_of("It was $50,000.", payment)["$50,000"] == 1.0
     future = analyse("When will the store open?")
-    fits = {c.text: c.fit for c in candidates("The store will open on Friday.", future)}
+    fits = fits_of("The store will open on Friday.", future)
     assert fits["Friday"] == 1.0
 
 
 def test_a_weekday_of_the_report_does_not_answer_when_something_will_happen() -> None:
     sentence = "Officials said on Tuesday that the bridge would reopen next month."
-    fits = {c.text: c.fit for c in candidates(sentence, analyse("When will the bridge reopen?"))}
+    fits = fits_of(sentence, analyse("When will the bridge reopen?"))
     assert fits["Tuesday"] < 1.0 and fits["next month"] == 1.0
-    fits = {c.text: c.fit for c in candidates(sentence, analyse("How soon could it reopen?"))}
+    fits = fits_of(sentence, analyse("How soon could it reopen?"))
     assert fits["Tuesday"] < 1.0
-    fits = {c.text: c.fit for c in candidates(sentence, analyse("When did officials speak?"))}
+    fits = fits_of(sentence, analyse("When did officials speak?"))
     assert fits["Tuesday"] == 1.0
 
 
@@ -348,7 +354,7 @@ def test_a_name_after_its_title_and_a_possessive() -> None:
 def test_calendar_words_are_no_names_and_places_come_from_the_gazetteer() -> None:
     q = analyse("Which country announced the ban?")
     sentence = "On Tuesday Ruritania Ltd said Saudi Arabia acted."
-    found = {c.text: c.fit for c in candidates(sentence, q)}
+    found = fits_of(sentence, q)
     assert "Tuesday" not in found
     assert found["Saudi Arabia"] == 1.0
     assert found.get("Ruritania Ltd", 0.0) < 1.0
@@ -358,17 +364,17 @@ def test_a_gazetteer_place_fits_only_a_question_about_such_places() -> None:
     """A state is a sure answer to "which state", not to "which national park" or "which
     city": those need a name of their own ("Glacier Bay National Park")."""
     sentence = "Floods closed roads near Glacier Bay National Park in Alaska on Monday."
-    fits = {c.text: c.fit for c in candidates(sentence, analyse("Which state saw floods?"))}
+    fits = fits_of(sentence, analyse("Which state saw floods?"))
     assert fits["Alaska"] == 1.0
     area = analyse("The minister flew to which area this week, angering a neighbour?")
-    assert {c.text: c.fit for c in candidates(sentence, area)}["Alaska"] == 1.0
+    assert fits_of(sentence, area)["Alaska"] == 1.0
     park = analyse("Which national park was hit by floods this week?")
-    fits = {c.text: c.fit for c in candidates(sentence, park)}
+    fits = fits_of(sentence, park)
     assert fits["Alaska"] < 0.7
     assert fits["Glacier Bay National Park"] >= 0.8
     city = analyse("Which city saw the biggest rent increase?")
     sentence = "Rents rose most in Florida, then in Kyiv, and least in Hungary."
-    fits = {c.text: c.fit for c in candidates(sentence, city)}
+    fits = fits_of(sentence, city)
     assert fits["Florida"] < 0.8  # a state: not sure (New York and Berlin are states too)
     assert fits["Kyiv"] == 1.0  # the gazetteer calls it a city
     assert fits["Hungary"] < 0.5  # a country is no city
@@ -413,7 +419,7 @@ def test_part_of_a_quoted_title_the_question_names_fits_less_than_another_name()
     question asks about; the role she played is the other name."""
     q = analyse("Which iconic role did 'Star Voyage' actress Ada Reyes bring to life?")
     sentence = "Ada Reyes played Lt. Mira Okafor in “Star Voyage: The Original Series,” in 1966."
-    fits = {c.text: c.fit for c in candidates(sentence, q)}
+    fits = fits_of(sentence, q)
     assert fits["Mira Okafor"] > fits["Original Series"]
 
 
@@ -935,10 +941,10 @@ def test_figures_that_count_nothing_asked() -> None:
     assert "3,878 trucks" in texts and "five" not in texts  # "five-star" rates
     # "two of its calendars" picks from a count, it is no count.
     texts = [c.text for c in candidates("Two of its 26 calendars sell out.", recall)]
-    fits = {c.text: c.fit for c in candidates("Two of its 26 calendars sell out.", recall)}
+    fits = fits_of("Two of its 26 calendars sell out.", recall)
     assert fits.get("Two", 0.0) < 1.0, texts
     runs = analyse("By how many runs did the home side win?")
-    fits = {c.text: c.fit for c in candidates("At the Cup 2023 they won by 302 runs.", runs)}
+    fits = fits_of("At the Cup 2023 they won by 302 runs.", runs)
     assert fits["302 runs"] == 1.0 and fits.get("2023", 0.0) < 1.0  # a year counts nothing
 
 
@@ -955,12 +961,12 @@ def test_a_person_is_no_place_acronym_title_or_organisation() -> None:
         "Staff of the Harbor Trust of Coast County in New York said that NGEL and the architect "
         "Ivo Brandt, known for “Blue Harbor,” designed it."
     )
-    fits = {c.text: c.fit for c in candidates(sentence, q)}
+    fits = fits_of(sentence, q)
     others = ("New York", "NGEL", "Blue Harbor", "Harbor Trust of Coast County")
     assert all(fits.get(t, 0.0) < 0.5 for t in others), fits
     assert fits["Ivo Brandt"] >= 0.7
     # Nor an event: "74th Harbor Film Awards".
-    fits = {c.text: c.fit for c in candidates("The 74th Harbor Film Awards air on May 3.", q)}
+    fits = fits_of("The 74th Harbor Film Awards air on May 3.", q)
     assert all(fit < 0.5 for fit in fits.values()), fits
     # The initials of a name the question uses are that name ("HR" for Harbor Rugby).
     chief = analyse("Who was Harbor Rugby's chief executive before Ivo Brandt?")
@@ -970,33 +976,33 @@ def test_a_person_is_no_place_acronym_title_or_organisation() -> None:
 def test_a_date_asked_for_is_a_day_and_a_past_date_no_future_one() -> None:
     day = analyse("On what date will the museum reopen to visitors fully?")
     sentence = "Tours resumed earlier this year and will run fully from July 19."
-    fits = {c.text: c.fit for c in candidates(sentence, day)}
+    fits = fits_of(sentence, day)
     assert fits["July 19"] == 1.0 and fits["this year"] < 1.0
     when = analyse("When will the museum reopen to visitors?")
-    fits = {c.text: c.fit for c in candidates("Tours resumed earlier this year.", when)}
+    fits = fits_of("Tours resumed earlier this year.", when)
     assert fits["this year"] < 1.0  # "earlier this year" is past
     # Beside a day, "next year" is the vaguer answer.
     sentence = "The museum reopens next year, on Jan. 21, with a new wing."
-    fits = {c.text: c.fit for c in candidates(sentence, when)}
+    fits = fits_of(sentence, when)
     assert fits["Jan. 21"] == 1.0 and fits["next year"] < 1.0
-    fits = {c.text: c.fit for c in candidates("The museum reopens next year.", when)}
+    fits = fits_of("The museum reopens next year.", when)
     assert fits["next year"] == 1.0
     record = analyse("When was the record price of milk set?")
     sentence = "Before prices rose earlier this year, the record had been set in July 2008."
-    fits = {c.text: c.fit for c in candidates(sentence, record)}
+    fits = fits_of(sentence, record)
     assert fits["July 2008"] == 1.0 and fits["this year"] < 1.0
     share = analyse("By what percentage did scam calls increase?")
-    fits = {c.text: c.fit for c in candidates("Warranty scams made up 51% of calls.", share)}
+    fits = fits_of("Warranty scams made up 51% of calls.", share)
     assert fits["51%"] < 1.0  # a share, not an increase
-    fits = {c.text: c.fit for c in candidates("Scam calls were up 116% on the year.", share)}
+    fits = fits_of("Scam calls were up 116% on the year.", share)
     assert fits["116%"] == 1.0
 
 
 def test_a_size_asked_for_has_a_unit() -> None:
     q = analyse("How big is the screen of the new handheld?")
-    fits = {c.text: c.fit for c in candidates("It is not the Deck 2 but has a 7.4 inch screen.", q)}
+    fits = fits_of("It is not the Deck 2 but has a 7.4 inch screen.", q)
     assert fits["7.4 inch"] == 1.0 and fits["2"] < 1.0
-    assert {c.text: c.fit for c in candidates("A 7.4-inch screen.", q)}["7.4"] == 1.0
+    assert fits_of("A 7.4-inch screen.", q)["7.4"] == 1.0
 
 
 def test_a_report_that_says_it_did_not_happen_answers_no() -> None:
@@ -1042,24 +1048,24 @@ def test_more_candidates_that_cannot_answer() -> None:
     the sentence puts ahead for a question about the past, a weekday for "what date"."""
     who = analyse("Which judge signed the harbor warrant?")
     sentence = "A judge signed the warrant to search at Gull-Rock."
-    fits = {c.text: c.fit for c in candidates(sentence, who)}
+    fits = fits_of(sentence, who)
     assert fits["Gull-Rock"] < 0.5
-    fits = {c.text: c.fit for c in candidates("A judge in Ada Lowe's trial signed it.", who)}
+    fits = fits_of("A judge in Ada Lowe's trial signed it.", who)
     assert fits["Ada Lowe"] >= 0.7  # "in" before an owner's name
     sentence = "Epic sued over its Android app store, Ada Lowe said."
-    fits = {c.text: c.fit for c in candidates(sentence, who)}
+    fits = fits_of(sentence, who)
     assert fits["Android"] < 0.5 and fits["Ada Lowe"] >= 0.7  # "its Android": a thing
     publisher = analyse("Which publisher released Ada Lowe's memoir 'The Tide in Me'?")
     found = candidates("A press release for The Tide in Me called it brave.", publisher)
     assert "The Tide in Me" not in [c.text for c in found]
     past = analyse("On what date did the harbor bridge reopen?")
     sentence = "Work ends on October 18 and the bridge should reopen soon after."
-    assert {c.text: c.fit for c in candidates(sentence, past)}["October 18"] < 1.0
+    assert fits_of(sentence, past)["October 18"] < 1.0
     sentence = "Work ended on October 18 and the bridge reopened on Wednesday."
-    fits = {c.text: c.fit for c in candidates(sentence, past)}
+    fits = fits_of(sentence, past)
     assert fits["October 18"] == 1.0 and fits["Wednesday"] < 1.0
     day = analyse("On what day did the harbor bridge reopen?")
-    assert {c.text: c.fit for c in candidates(sentence, day)}["Wednesday"] == 1.0
+    assert fits_of(sentence, day)["Wednesday"] == 1.0
 
 
 def test_a_month_and_year_is_not_a_day_and_a_comparison_is_answered_by_a_percentage() -> None:
@@ -1070,7 +1076,7 @@ def test_a_month_and_year_is_not_a_day_and_a_comparison_is_answered_by_a_percent
     assert [c.text for c in candidates("The link was open since April 2021.", price)] == []
     assert analyse("By how much were consumer prices up over the year?").asks_change
     lower = analyse("How much lower was the risk of death among the harbor swimmers?")
-    fits = {c.text: c.fit for c in candidates("A 29% lower risk of death, the study found.", lower)}
+    fits = fits_of("A 29% lower risk of death, the study found.", lower)
     assert fits["29%"] == 1.0
 
 
