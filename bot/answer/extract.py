@@ -111,7 +111,7 @@ _PERSON_CUES = re.compile(
 _SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
 _PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
 # "the search at Mar-a-Lago", "its Android app store": no person after these.
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|across|near|its|their|our|your|the|a|an)\s$", re.I)
+_NO_PERSON_BEFORE = re.compile(r"\b(?:in|at|across|near|its|their|our|your|the|a|an)\s$", re.I)
 _CONTINENTS = "Africa Antarctica Asia Australia Europe Oceania"
 # Calendar words and lone titles are never the name asked for.
 _NOT_NAMES = re.compile(
@@ -267,15 +267,15 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
             runs.append((start, owner_end))
             start = cut.end()
         runs.append((start, m.end()))
-    # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one, and so
-    # are "Police in Idaho" and "Bank of America": both readings are candidates, and fit and
-    # length choose.
     # "Harbor Board CEO Ada Lowe": the board, and the person after the title.
     titled = []
     for a, b in runs:
         for m in _TITLE_INSIDE.finditer(sentence, a, b):
             titled += [(a, m.start()), (m.end(), b)]
     runs += titled
+    # "Trudy Shan Dai and Wang Hai" is two names, "Food and Drug Administration" one, and so
+    # are "Police in Idaho" and "Bank of America": both readings are candidates, and fit and
+    # length choose.
     split = []
     for a, b in runs:
         cuts = [m for m in _AND.finditer(sentence, a, b)]
@@ -313,8 +313,9 @@ _PAST_BEFORE = re.compile(r"\b(?:earlier|since|ago|previously)\s$", re.I)
 
 
 def _not_the_date_asked(date: str, before: str, sentence: str, question: Question) -> bool:
-    """A date that cannot answer: no day for "on what date / day", or a past date for a
-    question asking when something will happen."""
+    """A date that cannot answer: no day (or only a weekday) for "on what date", a date in a
+    sentence that looks ahead for a question about the past, or a past date for a question
+    asking when something will happen."""
     if question.focus in ("date", "day") and _NO_DAY.match(date):
         return True
     if question.focus == "date" and re.fullmatch(_WEEKDAY, date):
@@ -487,7 +488,7 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
             or lowered & _EVENT_WORDS
             or _ORDINAL.match(text)
             or sentence[max(0, start - 1) : start] in _QUOTES_BEFORE
-            or (_PLACE_BEFORE.search(before) and not re.match(r"['’]", after))
+            or (_NO_PERSON_BEFORE.search(before) and not re.match(r"['’]", after))
         ):
             return 0.3
         if 2 <= len(words) <= 4:
