@@ -130,8 +130,10 @@ def compose_answer(
     common = common_words(passages)
     scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
     nearest = scored + everything  # for "not found": each passage's best sentence first
+    cited = cited_outlets(q.text)  # the outlets it cites, indexed or not
+    named = outlets.find(q.text) if outlets is not None else frozenset()  # the indexed ones
     if outlets is not None:
-        unknown = [o for o in cited_outlets(q.text) if not (outlets.knows(o) or outlets.find(o))]
+        unknown = [o for o in cited if not (outlets.knows(o) or outlets.find(o))]
         if unknown:
             missing = [f"{name} reports (none are indexed)" for name in unknown]
             return _not_found(q, passages, nearest, settings, missing=missing)
@@ -139,12 +141,13 @@ def compose_answer(
     # simple one a sentence that is sure to be about it.
     parts = _part_evidence(q, gathered, passages, weigh, settings)
     missing = [part for part, e in parts if e is None]
+    found = [e for _, e in parts if e is not None]
     # Yes/no needs every part; a name or figure needs surer sentences when parts lack evidence.
     if missing and q.kind is Kind.YES_NO:
         return _not_found(q, passages, nearest, settings, missing=missing)
     # A question naming several indexed outlets ("reported by The Verge and TechCrunch") has its
     # facts spread over their reports: no one sentence holds them all.
-    several = outlets is not None and outlets.distinct(outlets.find(q.text)) >= 2
+    several = outlets is not None and outlets.distinct(named) >= 2
     # How sure the best sentences must be to be about the whole question: a multi-part question
     # whose parts all have evidence need not be; one without evidence for the part that asks
     # ("..., which beverage is getting a new bottle?") must be fairly sure, and one without
@@ -168,9 +171,7 @@ def compose_answer(
     if q.kind is Kind.YES_NO:
         # About what reports say ("Did the Herald report ...?"), finding the reports answers;
         # about a fact ("Were any injuries reported?"), the quote must state it.
-        reports = bool(cited_outlets(q.text)) or bool(outlets is not None and outlets.find(q.text))
-        found = [e for _, e in parts if e is not None]
-        return _yes_no(q, scored, found, settings, about_reports=reports)
+        return _yes_no(q, scored, found, settings, about_reports=bool(cited or named))
     if spot is None and q.kind in STRICT_KINDS:
         return _not_found(q, passages, nearest, settings)
     if q.kind in _RELATION_KINDS and not any(
@@ -186,7 +187,7 @@ def compose_answer(
             quote_context=spot.where == "context",
             quote_title=spot.where == "title",
         )
-    chosen = _choose(lead, [e for _, e in parts if e is not None], scored, settings)
+    chosen = _choose(lead, found, scored, settings)
     claims, sources = _cite(chosen, q)
     short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
