@@ -197,7 +197,7 @@ def candidates(
                         or _not_an_age(sentence, m.start(), m.end(), question)
                         or (kind is Kind.NUMBER and _VAGUE.fullmatch(m.group(0)))
                         or (
-                            _MEASURE.search(question.text)
+                            question.asks_size
                             and " " not in m.group(0)
                             and not sentence.startswith("-", m.end())  # "7.4-inch"
                         )
@@ -299,13 +299,11 @@ def _counts_something_else(figure: str, question: Question) -> bool:
 
 
 _PAST_DAY = re.compile(rf"^(?:{_WEEKDAY}|last\s\w+)$")
-_MEASURE = re.compile(r"\bhow (?:big|large|tall|long|far|high|fast|heavy|wide|deep)\b", re.I)
 _VAGUE = re.compile(r"(?:19|20)\d\d|dozens|hundreds|thousands|millions")
 # Dates without a day: "this year", "next month", "2023", "June 2023".
 _NO_DAY = re.compile(rf"^(?:(?:next|last|this)\s\w+|(?:19|20)\d\d|{_MONTH}\s\d{{4}})$")
 _ABSOLUTE = re.compile(rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}|(?:19|20)\d\d")
 _RELATIVE = re.compile(r"(?:next|last|this)\s\w+$")
-_ASKS_PAST = re.compile(r"\b(?:did|was|were)\b", re.I)
 _AHEAD = re.compile(
     r"\b(?:will|should|(?:expected|set|scheduled|due|poised|on track) to|plans? to)\b", re.I
 )
@@ -320,7 +318,7 @@ def _not_the_date_asked(date: str, before: str, sentence: str, question: Questio
         return True
     if question.focus == "date" and re.fullmatch(_WEEKDAY, date):
         return True  # "on Wednesday" is a day, not a date
-    if _ASKS_PAST.search(question.text) and not question.asks_future and _AHEAD.search(sentence):
+    if question.asks_past and _AHEAD.search(sentence):
         return True  # "should be on track by October 18" for "when did ..."
     if question.asks_future and _PAST_BEFORE.search(before[-12:]):
         return True  # "resumed earlier this year"
@@ -351,16 +349,11 @@ _CHANGE_BEFORE = re.compile(rf"\b(?:{CHANGE}|up|down)\s+{_ABOUT}", re.I)
 _PHRASAL_BEFORE = re.compile(rf"\b{_PHRASAL}\s+(?:up|down)\s+{_ABOUT}", re.I)
 
 
-_COMPARATIVE_ASKED = re.compile(
-    r"\bhow much (?:lower|higher|more|less|greater|bigger|smaller|cheaper|larger)\b", re.I
-)
-
-
 def _change_fit(fit: float, before: str, asked: Kind, seen: Kind, question: Question) -> float:
     """A figure written as a change ("down $1.06", "up 60%") answers how much something rose
     or fell, not what it cost; and a level ("$3.96") does not answer how much it changed.
     A change asked in dollars may be given as a percentage."""
-    if _COMPARATIVE_ASKED.search(question.text):
+    if question.asks_comparison:
         return 1.0  # "how much lower was the risk?": "29% lower", "$5 cheaper"
     is_change = bool(_CHANGE_BEFORE.search(before[-40:])) and not _PHRASAL_BEFORE.search(
         before[-40:]

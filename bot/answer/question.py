@@ -145,6 +145,9 @@ class Question:
     asks_age: bool = False  # "how old ...?"
     asks_change: bool = False  # its asking part has a verb of change: "how much did it rise?"
     asks_future: bool = False  # "when will ...?", "how soon could ...?"
+    asks_past: bool = False  # "did", "was" or "were", and not about the future
+    asks_size: bool = False  # "how big / tall / far ...?": a figure with its unit
+    asks_comparison: bool = False  # "how much lower / more ...?"
     # The offices a "who is/was ...?" question asks the holder of: ("chief executive",) for
     # "Who was Alibaba's chief executive when ...?".
     roles: tuple[str, ...] = ()
@@ -211,6 +214,9 @@ def analyse(text: str) -> Question:
         asks_change=bool(_CHANGE_ASKED.search(text[asks_at:] if asks_at >= 0 else text))
         or bool(_BY_HOW_MUCH.search(text)),
         asks_future=bool(_WHEN_WILL.search(text)),
+        asks_past=bool(_ASKS_PAST.search(text)) and not _WHEN_WILL.search(text),
+        asks_size=bool(_HOW_BIG.search(text)),
+        asks_comparison=bool(_HOW_MUCH_MORE.search(text)),
         roles=_roles(text) if kind is Kind.PERSON else (),
     )
 
@@ -265,6 +271,11 @@ def _roles(text: str) -> tuple[str, ...]:
 
 
 _HOW_OLD = re.compile(r"\bhow old\b", re.I)
+_HOW_BIG = re.compile(r"\bhow (?:big|large|tall|long|far|high|fast|heavy|wide|deep)\b", re.I)
+_HOW_MUCH_MORE = re.compile(
+    r"\bhow much (?:lower|higher|more|less|greater|bigger|smaller|cheaper|larger)\b", re.I
+)
+_ASKS_PAST = re.compile(r"\b(?:did|was|were)\b", re.I)
 _WHEN_WILL = re.compile(
     r"\b(?:how soon|when (?:will|would|could|can|shall)"
     r"|when (?:is|are)\b[^?]*\b(?:expected|due|set|scheduled|going)\b)",
