@@ -1134,3 +1134,29 @@ def test_a_lone_capitalised_word_is_no_sure_person() -> None:
     )
     answer = ask(question, [named, second])
     assert answer.found and "Ada Lowe" in answer.text
+
+
+def test_asked_on_what_date_a_weekday_is_no_answer() -> None:
+    """Quotes that date the event only by a weekday or "this month" do not say on what date
+    it happened: not found, rather than a quote that looks like an answer."""
+    question = "On what date did the harbor museum reopen to visitors?"
+    weekday = passage("The harbor museum reopened to visitors on Wednesday after a long repair.")
+    assert not ask(question, [weekday]).found
+    dated = passage("The harbor museum reopened to visitors on July 19 after a long repair.")
+    answer = ask(question, [dated])
+    assert answer.found and "July 19" in answer.text
+
+
+def test_a_figure_or_weekday_is_no_person_and_bill_is_a_first_name() -> None:
+    q = analyse("Which editor interviewed the harbor pilot?")
+    fits = fits_of("On Wednesday 6 December, the magazine ranked the pilot No. 1.", q)
+    assert all(fit < 0.5 for fit in fits.values()), fits
+    fits = fits_of("The interview was led by Harbor Times editor-at-large Bill Nelson.", q)
+    assert fits["Bill Nelson"] >= 0.7, fits
+    fits = fits_of("Harbor Bill passed the Senate, said Lt. Ada Lowe.", q)
+    assert fits.get("Harbor Bill", 0.0) < 0.5 and "Lt" not in fits, fits
+
+
+def test_which_figure_asks_for_a_number_unless_it_is_a_public_one() -> None:
+    assert analyse("Harbor debt passed which massive figure this week?").kind is Kind.NUMBER
+    assert analyse("Which political figure opened the harbor museum?").kind is Kind.PERSON

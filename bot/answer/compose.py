@@ -188,8 +188,17 @@ def compose_answer(
             quote_title=spot.where == "title",
         )
     chosen = _choose(lead, found, scored, settings)
+    sure = spot is not None and spot.sure(q)
+    # Asked on what date, quotes giving only "Wednesday" or "this month" do not answer.
+    if (
+        not sure
+        and q.kind is Kind.DATE
+        and q.focus in ("date", "day")
+        and not any(c.fit >= 1.0 for e in chosen for c in candidates(e.text, q, common))
+    ):
+        return _not_found(q, passages, nearest, settings)
     claims, sources = _cite(chosen, q)
-    short = spot.short(sources[0].n) if spot is not None and spot.sure(q) else None
+    short = spot.short(sources[0].n) if sure and spot is not None else None
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
 
 

@@ -417,8 +417,8 @@ def _trim_name(
     while len(words) > 1 and words[0].strip(".,") in _TITLES:
         lead += len(words[0]) + 1
         words = words[1:]
-    if not words:
-        return None
+    if not words or (len(words) == 1 and words[0].strip(".,") in _TITLES):
+        return None  # a title alone ("Lt." of "Lt. Gov. Kathy Hochul") names nobody
     start += lead
     text = sentence[start:end]
     # "the Denver Harbor Gulls Tuesday": the day it happened, not part of the name.
@@ -441,7 +441,7 @@ _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _EVENT_WORDS = frozenset(
     "award awards prize prizes festival championship championships cup games olympics series "
     "conference summit ceremony tournament act bill treaty accord trial lawsuit hearing "
-    "election war".split()
+    "election war open".split()
 )
 # A name ending in one of these is a place ("Coast County", "Glacier Bay National Park").
 _PLACE_NOUNS = frozenset(
@@ -449,6 +449,9 @@ _PLACE_NOUNS = frozenset(
     "airport stadium arena district province region".split()
 )
 _QUOTES_BEFORE = ("“", '"', "‘", "'")
+# No person's name holds a figure or a weekday ("Wednesday 6 December", "No. 1"); months are
+# names too ("Theresa May").
+_CALENDAR_OR_FIGURE = re.compile(rf"\d|\b{_WEEKDAY}\b")
 
 
 # Place nouns the gazetteer (countries, their subdivisions, continents) answers; "" is "where".
@@ -478,8 +481,9 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
             or text.lower() in _cities()
             or lowered & {"and", "&", "of"}
             or words[-1].lower() in _PLACE_NOUNS
-            or lowered & _EVENT_WORDS
+            or {w.lower().strip(".,") for w in words[1:]} & _EVENT_WORDS  # not "Bill Nelson"
             or _ORDINAL.match(text)
+            or _CALENDAR_OR_FIGURE.search(text)
             or sentence[max(0, start - 1) : start] in _QUOTES_BEFORE
             or (_NO_PERSON_BEFORE.search(before) and not re.match(r"['’]", after))
         ):

@@ -39,7 +39,7 @@ _HEAD_KINDS: dict[Kind, str] = {
         "manager athlete driver author writer director artist politician senator governor judge "
         "justice king queen prince princess pope lawmaker candidate spokesperson economist "
         "analyst investor billionaire entrepreneur journalist host comedian quarterback pitcher "
-        "striker goalkeeper captain chairman chairwoman mayor member figure icon legend "
+        "striker goalkeeper captain chairman chairwoman mayor member icon legend "
         "designer scientist researcher doctor prodigy individual head composer songwriter poet "
         "novelist painter illustrator photographer architect editor reporter correspondent "
         "anchor columnist critic lawyer attorney prosecutor officer commander general "
@@ -64,7 +64,9 @@ _HEAD_KINDS: dict[Kind, str] = {
     Kind.DATE: "year day date month week decade century season era time",
     Kind.MONEY: "price cost fee salary sum fine budget value valuation revenue amount worth",
     Kind.PERCENT: "percentage percent share proportion rate",
-    Kind.NUMBER: "number magnitude age score total count height length distance weight size",
+    Kind.NUMBER: (
+        "number magnitude age score total count height length distance weight size figure"
+    ),
     # Things with names of their own, or common nouns: the answer is a name or a noun phrase.
     Kind.NAME: (
         "show series film movie documentary book novel song album game product item vehicle "
@@ -499,8 +501,11 @@ def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
         phrase.append(word)
     # The head is the last noun of the phrase ("which head of state" stops at "of": "head");
     # an adjective before it ("iconic TV show") names no kind.
-    for word in reversed(phrase):
+    for i in range(len(phrase) - 1, -1, -1):
+        word = phrase[i]
         kind = _head_kind(word)
+        if word == "figure" and i and phrase[i - 1] in _PEOPLE_FIGURES:
+            kind = Kind.PERSON  # "which political figure", but "which massive figure"
         if kind is not None:
             return kind, word
     # "What is her name?": a person's.
@@ -514,6 +519,10 @@ def _wh_kind(wh: str, rest: str) -> tuple[Kind, str]:
     return Kind.DESCRIPTION, ""
 
 
+_PEOPLE_FIGURES = frozenset(
+    "public political key leading prominent opposition religious cultural sports media "
+    "historical controversial polarizing polarising".split()
+)
 _NUMBER_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve dozen hundred thousand".split()
 )
