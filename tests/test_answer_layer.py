@@ -1160,3 +1160,11 @@ def test_a_figure_or_weekday_is_no_person_and_bill_is_a_first_name() -> None:
 def test_which_figure_asks_for_a_number_unless_it_is_a_public_one() -> None:
     assert analyse("Harbor debt passed which massive figure this week?").kind is Kind.NUMBER
     assert analyse("Which political figure opened the harbor museum?").kind is Kind.PERSON
+
+
+def test_a_title_case_headline_run_is_no_person() -> None:
+    q = analyse("Who scored the harbor team's winning goal?")
+    fits = fits_of("Lowe fired Coast to a win over Harbor In Bay Women’s League.", q)
+    assert fits.get("Harbor In Bay Women", 0.0) < 0.5, fits
+    fits = fits_of("What To Know About Harbor Gulls Tonight", q)
+    assert all(fit < 0.5 for fit in fits.values()), fits

@@ -441,8 +441,11 @@ _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _EVENT_WORDS = frozenset(
     "award awards prize prizes festival championship championships cup games olympics series "
     "conference summit ceremony tournament act bill treaty accord trial lawsuit hearing "
-    "election war open".split()
+    "election war open bowl".split()
 )
+# Two names ("Ada and Ivo"), an organisation "of" somewhere, or a title-case headline's words
+# ("What To Know About", "England In UEFA Women"): no person's name holds these.
+_FUNCTION_WORDS_IN_NAMES = frozenset("and & of in on for to at about with from by".split())
 # A name ending in one of these is a place ("Coast County", "Glacier Bay National Park").
 _PLACE_NOUNS = frozenset(
     "county city state island river park lake mountain valley street avenue square bay "
@@ -479,7 +482,7 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
             _ACRONYM.fullmatch(text)
             or text.lower() in _places()
             or text.lower() in _cities()
-            or lowered & {"and", "&", "of"}
+            or lowered & _FUNCTION_WORDS_IN_NAMES
             or words[-1].lower() in _PLACE_NOUNS
             or {w.lower().strip(".,") for w in words[1:]} & _EVENT_WORDS  # not "Bill Nelson"
             or _ORDINAL.match(text)
