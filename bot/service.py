@@ -188,7 +188,7 @@ class Footnote:
         return compose_answer(
             question,
             passages,
-            self.embedder,
+            retriever.sentences,
             AnswerSettings(
                 min_similarity=self.settings.min_similarity,
                 min_confidence=self.settings.min_confidence,

@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +48,54 @@ class Embedder(Protocol):
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         ...
+
+
+class Remembering:
+    """An embedder that keeps the vectors of the last `size` texts it embedded: the reranker
+    embeds the sentences of the first passages, and the answer layer the same sentences again
+    right after."""
+
+    def __init__(self, inner: Embedder, size: int = 4096) -> None:
+        self.inner = inner
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def backend(self) -> str:
+        return self.inner.backend
+
+    @property
+    def dimensions(self) -> int:
+        return self.inner.dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            vectors = self.inner.embed(missing, batch_size=batch_size)
+            known.update(zip(missing, vectors, strict=True))
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                self._vectors[text] = known[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.inner.dimensions), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
 
 
 def sha256_file(path: Path) -> str:

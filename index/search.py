@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,8 +16,11 @@ from index.articles import display_date
 from index.backends import Backend, Where
 from index.backends import Reader as Snapshot
 from index.backends.files import FilesBackend
-from index.embed import Embedder
+from index.embed import Embedder, Remembering
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
+from index.rerank import MODEL, RerankModel, idf
+from index.rerank import Candidate as RerankCandidate
+from index.rerank import features as rerank_features
 from index.store import ArticleRecord, ChunkRecord
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,9 @@ class SearchSettings:
     parts: int = 3
     # The whole question's first this many passages lead, then the lists take turns.
     part_lead: int = 1
+    # Reorder this many of the first passages of a multi-part question by the reranker
+    # (index/rerank.py; 0: off), which embeds their sentences; see benchmarks/README.md.
+    rerank_depth: int = 15
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,6 +269,9 @@ class Retriever:
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
+        # The reranker's sentence vectors, kept for the answer layer, which embeds the same
+        # sentences of the first passages right after.
+        self.sentences = Remembering(embedder)
         self.settings = settings or SearchSettings()
         self.backend = backend or FilesBackend(data_dir)
         self._lock = threading.Lock()
@@ -270,6 +279,7 @@ class Retriever:
         self._bad: str | None = None  # a published generation that failed to open
         # (generation, (its outlets, its newest publication date))
         self._catalog_cache: tuple[str, tuple[OutletMatcher, str]] | None = None
+        self._idf: tuple[str, dict[str, float]] = ("", {})  # (generation, word -> weight)
         _one_faiss_thread()
 
     def snapshot(self) -> Snapshot:
@@ -374,6 +384,20 @@ class Retriever:
                 outlets and dates) and the lists interleaved.
             k: how many passages.
         """
+        depth = self.settings.rerank_depth if self.multi_part(snapshot, question) else 0
+        passages = self.fused(snapshot, question, query, max(k, depth))
+        if depth:
+            passages = self.rerank(snapshot, question, query, passages)
+        return passages[:k]
+
+    def multi_part(self, snapshot: Snapshot, question: str) -> bool:
+        """Whether question has parts searched on their own, or names several outlets: the
+        questions the reranker is for. It was fit on MultiHop-RAG, whose questions nearly all
+        are; on RealTimeQA dev's single questions, reordered, it cost two answers."""
+        return bool(self.parts(question)) or len(self.hints(snapshot, question).sources) >= 2
+
+    def fused(self, snapshot: Snapshot, question: str, query: np.ndarray, k: int) -> list[Passage]:
+        """The k best passages by fusion alone (rank()'s candidates, before reranking)."""
         vectors = np.atleast_2d(query)
         parts = self.parts(question)
         # Each outlet a question names, when it names several, gets its own list too, drawn
@@ -389,6 +413,75 @@ class Retriever:
         if len(lists) + len(by_outlet) == 1:
             return whole
         return _interleave(lists + by_outlet, k, self.settings.part_lead)
+
+    def rerank(
+        self,
+        snapshot: Snapshot,
+        question: str,
+        query: np.ndarray,
+        passages: list[Passage],
+        model: RerankModel | None = None,
+    ) -> list[Passage]:
+        """passages with the first rerank_depth of them ordered by the reranker's score (the
+        shipped MODEL's unless another is given)."""
+        head = passages[: self.settings.rerank_depth]
+        if len(head) < 2:
+            return passages
+        rows = self.rerank_features(snapshot, question, query, head)
+        outlets = sorted(self.hints(snapshot, question).sources)
+        return reorder(head, (model or MODEL).score(rows), outlets) + passages[len(head) :]
+
+    def rerank_features(
+        self, snapshot: Snapshot, question: str, query: np.ndarray, passages: list[Passage]
+    ) -> np.ndarray:
+        """The reranker's features of passages (index/rerank.py), one row each."""
+        vectors = np.atleast_2d(query)
+        parts = self.parts(question)
+        if len(vectors) != len(parts) + 1:  # the parts were not embedded: the whole only
+            vectors, parts = vectors[:1], []
+        hints = self.hints(snapshot, question)
+        candidates = [
+            RerankCandidate(
+                p.chunk_id,
+                p.article_id,
+                p.text,
+                p.title,
+                p.source,
+                p.published,
+                p.start,
+                p.score,
+                p.dense_rank,
+                p.keyword_rank,
+            )
+            for p in passages
+        ]
+        chunk_vectors = np.stack([snapshot.vector(p.chunk_id) for p in passages])
+        return rerank_features(
+            candidates,
+            vectors,
+            chunk_vectors,
+            self.sentences,
+            self._weigh(snapshot),
+            question,
+            parts,
+            hints.sources,
+            hints.dates,
+        )
+
+    def _weigh(self, snapshot: Snapshot) -> Callable[[str], float]:
+        """A word's inverse document frequency in the index (cached per generation)."""
+        with self._lock:
+            if self._idf[0] != snapshot.generation:
+                self._idf = (snapshot.generation, {})
+            cache = self._idf[1]
+        chunks = max(snapshot.manifest.chunks, 1)
+
+        def weigh(word: str) -> float:
+            if word not in cache:
+                cache[word] = idf(chunks, snapshot.document_frequency(word))
+            return cache[word]
+
+        return weigh
 
     def lead(self, snapshot: Snapshot, article_id: str, query: np.ndarray) -> Passage | None:
         """The lead (first chunk) of an article, None if it is not indexed.
@@ -488,6 +581,17 @@ def _better_ranks(ranks: dict[int, int], found: list[tuple[int, float]]) -> None
     """Record found's ranks (1 = best) in ranks, keeping each chunk's better one."""
     for rank, (chunk_id, _) in enumerate(found, 1):
         ranks[chunk_id] = min(rank, ranks.get(chunk_id, rank))
+
+
+def reorder(passages: list[Passage], scores: np.ndarray, outlets: Sequence[str]) -> list[Passage]:
+    """passages by descending score; when the question names several outlets, each outlet's
+    best passage still reaches the top ranks: the best passage, then the outlets' best ones in
+    turn, as in fusion's lists."""
+    ordered = [passages[i] for i in np.argsort(-scores, kind="stable")]
+    if len(outlets) < 2:
+        return ordered
+    lists = [ordered] + [[p for p in ordered if p.source == o] for o in outlets]
+    return _interleave(lists, len(ordered), 1)
 
 
 def _interleave(lists: list[list[Passage]], k: int, lead: int) -> list[Passage]:

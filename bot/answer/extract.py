@@ -124,7 +124,15 @@ _NOT_NAMES = re.compile(
 def _places() -> frozenset[str]:
     """Lower-cased names of countries (ISO 3166 names and common names), their subdivisions
     (states, provinces) and the continents: a place answer that is one of them fits surely."""
-    return _countries() | {sub.name.lower() for sub in pycountry.subdivisions}
+    subdivisions = {sub.name.lower() for sub in pycountry.subdivisions}
+    # "North", "Central", "Western" name regions of some countries, but in news they are
+    # directions: "the authoritarian North" is no sure answer to "which country".
+    return _countries() | {name for name in subdivisions if not _DIRECTION.fullmatch(name)}
+
+
+_DIRECTION = re.compile(
+    r"(?:(?:north|south)(?:-?(?:east|west))?|east|west|central|cent(?:re|er))(?:ern)?"
+)
 
 
 @cache

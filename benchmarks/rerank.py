@@ -1,0 +1,168 @@
+"""Fit or measure the passage reranker (index/rerank.py) on an index built by `footnote eval
+multihop --work-dir`.
+
+    # fit its weights on the dev split (prints them, with 3-fold cross-validated MAP@10)
+    python -m benchmarks.rerank --data ../shared/eval/multihop-rag --work-dir /tmp/mh/work --fit
+    # measure the shipped weights: MAP@10 etc. of fusion alone and reranked, and the time taken
+    python -m benchmarks.rerank --data ../shared/eval/multihop-rag --work-dir /tmp/mh/work \
+        --split test
+
+A passage is relevant when it holds one of the question's gold facts. Fit on dev only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bot.config import load_settings
+from bot.eval import (
+    RETRIEVE_K,
+    RetrievalScores,
+    aggregate,
+    load_questions,
+    prepare_data_dir,
+    score_query,
+    squash,
+)
+from bot.service import make_embedder
+from index.chunk import ChunkSettings
+from index.rerank import FEATURES, MODEL, RerankModel
+from index.search import Passage, Retriever, SearchSettings, clean_question, reorder
+
+# fusion's passages, their features, the gold facts, ms, whether Retriever.rank reranks them,
+# and the outlets the question names
+Sample = tuple[list[Passage], np.ndarray, list[str], float, bool, list[str]]
+
+
+def collect(retriever: Retriever, data: Path, split: str) -> list[Sample]:
+    """Per question with evidence: fusion's first passages, their features, the gold facts, the
+    ms computing the features took, and whether rank() reranks them (multi-part questions)."""
+    snapshot = retriever.snapshot()
+    depth = retriever.settings.rerank_depth
+    out = []
+    for q in load_questions(data, split):
+        if q.is_null:
+            continue
+        text = clean_question(q.text)
+        query = retriever.embed_question(text)
+        passages = retriever.fused(snapshot, text, query, max(depth, RETRIEVE_K))
+        started = time.perf_counter()
+        rows = retriever.rerank_features(snapshot, text, query, passages[:depth])
+        ms = (time.perf_counter() - started) * 1000
+        multi_part = retriever.multi_part(snapshot, text)
+        outlets = sorted(retriever.hints(snapshot, text).sources)
+        out.append((passages, rows, list(q.facts), ms, multi_part, outlets))
+    return out
+
+
+def relevant(passages: list[Passage], facts: list[str]) -> np.ndarray:
+    squashed = [squash(f) for f in facts]
+    return np.array([any(f in squash(p.text) for f in squashed) for p in passages], dtype=float)
+
+
+def reranked(
+    passages: list[Passage], rows: np.ndarray, model: RerankModel, outlets: list[str]
+) -> list[Passage]:
+    return reorder(passages[: len(rows)], model.score(rows), outlets) + passages[len(rows) :]
+
+
+def fit(samples: list[Sample]) -> RerankModel:
+    """A logistic model over standardised features (passage holds a fact or not)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([s[1] for s in samples])
+    y = np.concatenate([relevant(s[0][: len(s[1])], s[2]) for s in samples])
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
+    return RerankModel(
+        mean=tuple(float(round(v, 6)) for v in mean),
+        scale=tuple(float(round(v, 6)) for v in scale),
+        coef=tuple(float(round(v, 6)) for v in model.coef_[0]),
+    )
+
+
+def ranked(sample: Sample, model: RerankModel | None) -> list[str]:
+    """The first texts as Retriever.rank orders them: reranked when it reranks that question."""
+    passages, rows, _, _, multi_part, outlets = sample
+    if model is not None and multi_part:
+        passages = reranked(passages, rows, model, outlets)
+    return [p.text for p in passages][:RETRIEVE_K]
+
+
+def scores(samples: list[Sample], model: RerankModel | None) -> RetrievalScores:
+    return aggregate([score_query(ranked(s, model), s[2]) for s in samples])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--work-dir", type=Path, required=True)
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--depth", type=int, default=SearchSettings.rerank_depth)
+    parser.add_argument("--fit", action="store_true", help="fit the weights (dev split only)")
+    args = parser.parse_args()
+    if args.fit and args.split != "dev":
+        raise SystemExit("fit on the dev split only")
+    settings = load_settings()
+    embedder = make_embedder(settings)
+    # The index `footnote eval multihop --work-dir` built with this backend (torch keeps the
+    # key of the indexes made before backends).
+    key = embedder.name if embedder.backend == "torch" else f"{embedder.name}@{embedder.backend}"
+    data_dir = prepare_data_dir(args.work_dir, args.data, ChunkSettings(), key)
+    retriever = Retriever(data_dir, embedder, SearchSettings(rerank_depth=args.depth))
+    samples = collect(retriever, args.data, args.split)
+    times = [s[3] for s in samples if s[4]]
+    before = scores(samples, None)
+    multi = sum(s[4] for s in samples)
+    print(
+        f"{args.split}: {len(samples)} questions ({multi} multi-part, reranked), rerank depth "
+        f"{args.depth}, {embedder.name}@{embedder.backend}"
+    )
+    print(
+        f"  fusion alone  MAP@10 {before.map_at_10:.4f}  MRR@10 {before.mrr_at_10:.4f}  "
+        f"Hits@4 {before.hits_at_4:.4f}  Hits@10 {before.hits_at_10:.4f}"
+    )
+    if args.fit:
+        shuffled = list(range(len(samples)))
+        random.Random(0).shuffle(shuffled)
+        folds = [shuffled[i::3] for i in range(3)]
+        held = []
+        for fold in folds:
+            inside = set(fold)
+            model = fit([s for i, s in enumerate(samples) if i not in inside])
+            held += [score_query(ranked(samples[i], model), samples[i][2]) for i in fold]
+        cv = aggregate(held)
+        print(
+            f"  reranked, 3-fold cross-validated: MAP@10 {cv.map_at_10:.4f}  "
+            f"MRR@10 {cv.mrr_at_10:.4f}  Hits@4 {cv.hits_at_4:.4f}  Hits@10 {cv.hits_at_10:.4f}"
+        )
+        model = fit(samples)
+        after = scores(samples, model)
+        print(f"  refit on all: MAP@10 {after.map_at_10:.4f} (on its own training data)")
+        print("MODEL = RerankModel(")
+        for name in ("mean", "scale", "coef"):
+            print(f"    {name}={getattr(model, name)},")
+        print(")")
+        print(
+            "  features:",
+            ", ".join(f"{f} {c:+.2f}" for f, c in zip(FEATURES, model.coef, strict=True)),
+        )
+        return
+    after = scores(samples, MODEL)
+    print(
+        f"  reranked      MAP@10 {after.map_at_10:.4f}  MRR@10 {after.mrr_at_10:.4f}  "
+        f"Hits@4 {after.hits_at_4:.4f}  Hits@10 {after.hits_at_10:.4f}"
+    )
+    print(
+        f"  reranker features (sentence vectors included): p50 {np.percentile(times, 50):.0f} ms,"
+        f" p95 {np.percentile(times, 95):.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
