@@ -39,13 +39,13 @@ from index.search import Passage, Retriever, SearchSettings, clean_question, reo
 Sample = tuple[list[Passage], np.ndarray, list[str], float, bool, list[str]]
 
 
-def collect(retriever: Retriever, data: Path, split: str) -> list[Sample]:
+def collect(retriever: Retriever, data: Path, split: str, limit: int | None) -> list[Sample]:
     """Per question with evidence: fusion's first passages, their features, the gold facts, the
     ms computing the features took, and whether rank() reranks them (multi-part questions)."""
     snapshot = retriever.snapshot()
     depth = retriever.settings.rerank_depth
     out = []
-    for q in load_questions(data, split):
+    for q in load_questions(data, split, limit):
         if q.is_null:
             continue
         text = clean_question(q.text)
@@ -77,7 +77,7 @@ def fit(samples: list[Sample]) -> RerankModel:
 
     x = np.vstack([s[1] for s in samples])
     y = np.concatenate([relevant(s[0][: len(s[1])], s[2]) for s in samples])
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)  # constant: weight 0
     model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y)
     return RerankModel(
         mean=tuple(float(round(v, 6)) for v in mean),
@@ -105,6 +105,7 @@ def main() -> None:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--depth", type=int, default=SearchSettings.rerank_depth)
     parser.add_argument("--fit", action="store_true", help="fit the weights (dev split only)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     args = parser.parse_args()
     if args.fit and args.split != "dev":
         raise SystemExit("fit on the dev split only")
@@ -115,7 +116,7 @@ def main() -> None:
     key = embedder.name if embedder.backend == "torch" else f"{embedder.name}@{embedder.backend}"
     data_dir = prepare_data_dir(args.work_dir, args.data, ChunkSettings(), key)
     retriever = Retriever(data_dir, embedder, SearchSettings(rerank_depth=args.depth))
-    samples = collect(retriever, args.data, args.split)
+    samples = collect(retriever, args.data, args.split, args.limit)
     times = [s[3] for s in samples if s[4]]
     before = scores(samples, None)
     multi = sum(s[4] for s in samples)
