@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -88,7 +87,6 @@ class Footnote:
         self._embedder = embedder
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
-        self._weights: tuple[str, dict[str, float]] = ("", {})
         self._generator: Generator | None = None
 
     @property
@@ -201,21 +199,8 @@ class Footnote:
         )
 
     def word_weights(self, snapshot: Reader) -> Callable[[str], float]:
-        """A word's weight in answers: its inverse document frequency in the index, so a name
-        few chunks hold counts for more than a word most hold (cached per index generation)."""
-        with self._lock:
-            if self._weights[0] != snapshot.generation:
-                self._weights = (snapshot.generation, {})
-            cache = self._weights[1]
-        chunks = max(snapshot.manifest.chunks, 1)
-
-        def weigh(word: str) -> float:
-            if word not in cache:
-                df = snapshot.document_frequency(word)
-                cache[word] = max(math.log((chunks + 1) / (df + 0.5)), 0.1)
-            return cache[word]
-
-        return weigh
+        """A word's weight in answers: its inverse document frequency in the index."""
+        return self.retriever.word_weights(snapshot)
 
     def status(self) -> Status:
         manifest: Manifest = self.retriever.snapshot().manifest

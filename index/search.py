@@ -461,15 +461,17 @@ class Retriever:
             vectors,
             chunk_vectors,
             self.sentences,
-            self._weigh(snapshot),
+            self.word_weights(snapshot),
             question,
             parts,
             hints.sources,
             hints.dates,
         )
 
-    def _weigh(self, snapshot: Snapshot) -> Callable[[str], float]:
-        """A word's inverse document frequency in the index (cached per generation)."""
+    def word_weights(self, snapshot: Snapshot) -> Callable[[str], float]:
+        """A word's weight: its inverse document frequency in the index, so a name few chunks
+        hold counts for more than a word most hold (cached per index generation). The reranker
+        and the answer layer weigh words with it."""
         with self._lock:
             if self._idf[0] != snapshot.generation:
                 self._idf = (snapshot.generation, {})
