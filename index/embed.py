@@ -81,6 +81,8 @@ class Remembering:
         return self.inner.count_tokens(text)
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.inner.dimensions), dtype=np.float32)
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
@@ -93,8 +95,6 @@ class Remembering:
                 self._vectors.move_to_end(text)
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.inner.dimensions), dtype=np.float32)
         return np.stack([known[t] for t in texts])
 
 

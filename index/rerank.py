@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from index.articles import display_date
 from index.embed import Embedder
 from index.sentences import segments
 from index.store import content_words
+
+if TYPE_CHECKING:  # index.search imports this module
+    from index.search import Passage
 
 FEATURES = (
     "inverse_rank",
@@ -69,28 +73,12 @@ class RerankModel:
         return ((rows - mean) / scale) @ np.asarray(self.coef)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What the reranker reads of one passage."""
-
-    chunk_id: int
-    article_id: str
-    text: str
-    title: str
-    source: str
-    published: str
-    start: int
-    score: float
-    dense_rank: int | None
-    keyword_rank: int | None
-
-
 # Ranks beyond the candidate lists count as this one.
 _UNRANKED = 200
 
 
 def features(
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Passage],
     vectors: np.ndarray,
     chunk_vectors: np.ndarray,
     embedder: Embedder,
@@ -100,7 +88,7 @@ def features(
     sources: frozenset[str],
     dates: frozenset[str],
 ) -> np.ndarray:
-    """One row of FEATURES per candidate, in their order.
+    """One row of FEATURES per candidate passage, in their order.
 
     Args:
         vectors: the question's vector, then one per part (parts searched on their own).

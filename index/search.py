@@ -19,7 +19,6 @@ from index.backends.files import FilesBackend
 from index.embed import Embedder, Remembering
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
 from index.rerank import MODEL, RerankModel, idf
-from index.rerank import Candidate as RerankCandidate
 from index.rerank import features as rerank_features
 from index.store import ArticleRecord, ChunkRecord
 
@@ -440,24 +439,9 @@ class Retriever:
         if len(vectors) != len(parts) + 1:  # the parts were not embedded: the whole only
             vectors, parts = vectors[:1], []
         hints = self.hints(snapshot, question)
-        candidates = [
-            RerankCandidate(
-                p.chunk_id,
-                p.article_id,
-                p.text,
-                p.title,
-                p.source,
-                p.published,
-                p.start,
-                p.score,
-                p.dense_rank,
-                p.keyword_rank,
-            )
-            for p in passages
-        ]
         chunk_vectors = np.stack([snapshot.vector(p.chunk_id) for p in passages])
         return rerank_features(
-            candidates,
+            passages,
             vectors,
             chunk_vectors,
             self.sentences,

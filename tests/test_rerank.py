@@ -11,8 +11,8 @@ import index.search
 from bot.config import Settings
 from bot.service import Footnote
 from index.embed import Remembering
-from index.rerank import FEATURES, MODEL, Candidate, RerankModel, features
-from index.search import Retriever, SearchSettings
+from index.rerank import FEATURES, MODEL, RerankModel, features
+from index.search import Passage, Retriever, SearchSettings
 from tests.fakes import FakeEmbedder
 
 # Prefers the last of fusion's passages: the reverse of fusion's order.
@@ -23,8 +23,10 @@ _LAST_FIRST = RerankModel(
 )
 
 
-def _candidate(n: int, text: str, article: str = "a", source: str = "Herald") -> Candidate:
-    return Candidate(n, article, text, "Harbor news", source, "2023-10-05", 0, 0.1, n, None)
+def _candidate(n: int, text: str, article: str = "a", source: str = "Herald") -> Passage:
+    return Passage(
+        n, article, "Harbor news", source, "", "2023-10-05", text, 0, len(text), 0.1, 0.0, n, None
+    )
 
 
 def test_features_read_the_best_sentence_and_the_articles_repeats() -> None:
