@@ -65,12 +65,6 @@ def relevant(passages: list[Passage], facts: list[str]) -> np.ndarray:
     return np.array([any(f in squash(p.text) for f in squashed) for p in passages], dtype=float)
 
 
-def reranked(
-    passages: list[Passage], rows: np.ndarray, model: RerankModel, outlets: list[str]
-) -> list[Passage]:
-    return reorder(passages[: len(rows)], model.score(rows), outlets) + passages[len(rows) :]
-
-
 def fit(samples: list[Sample]) -> RerankModel:
     """A logistic model over standardised features (passage holds a fact or not)."""
     from sklearn.linear_model import LogisticRegression
@@ -90,7 +84,7 @@ def ranked(sample: Sample, model: RerankModel | None) -> list[str]:
     """The first texts as Retriever.rank orders them: reranked when it reranks that question."""
     passages, rows, _, _, multi_part, outlets = sample
     if model is not None and multi_part:
-        passages = reranked(passages, rows, model, outlets)
+        passages = reorder(passages, model.score(rows), outlets)
     return [p.text for p in passages][:RETRIEVE_K]
 
 

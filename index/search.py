@@ -428,7 +428,7 @@ class Retriever:
             return passages
         rows = self.rerank_features(snapshot, question, query, head)
         outlets = sorted(self.hints(snapshot, question).sources)
-        return reorder(head, (model or MODEL).score(rows), outlets) + passages[len(head) :]
+        return reorder(passages, (model or MODEL).score(rows), outlets)
 
     def rerank_features(
         self, snapshot: Snapshot, question: str, query: np.ndarray, passages: list[Passage]
@@ -570,14 +570,15 @@ def _better_ranks(ranks: dict[int, int], found: list[tuple[int, float]]) -> None
 
 
 def reorder(passages: list[Passage], scores: np.ndarray, outlets: Sequence[str]) -> list[Passage]:
-    """passages by descending score; when the question names several outlets, each outlet's
-    best passage still reaches the top ranks: the best passage, then the outlets' best ones in
-    turn, as in fusion's lists."""
-    ordered = [passages[i] for i in np.argsort(-scores, kind="stable")]
-    if len(outlets) < 2:
-        return ordered
-    lists = [ordered] + [[p for p in ordered if p.source == o] for o in outlets]
-    return _interleave(lists, len(ordered), 1)
+    """The first len(scores) passages by descending score, the rest after them as they were;
+    when the question names several outlets, each outlet's best passage still reaches the top
+    ranks: the best passage, then the outlets' best ones in turn, as in fusion's lists."""
+    head, tail = passages[: len(scores)], passages[len(scores) :]
+    ordered = [head[i] for i in np.argsort(-scores, kind="stable")]
+    if len(outlets) >= 2:
+        lists = [ordered] + [[p for p in ordered if p.source == o] for o in outlets]
+        ordered = _interleave(lists, len(ordered), 1)
+    return ordered + tail
 
 
 def _interleave(lists: list[list[Passage]], k: int, lead: int) -> list[Passage]:
