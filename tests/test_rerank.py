@@ -121,3 +121,21 @@ def test_remembering_embeds_a_text_once_and_forgets_the_oldest() -> None:
     memo.embed(["bridge toll", "bridge toll"])
     assert inner.embedded[-2:] == ["city hall", "bridge toll"]
     assert memo.embed([]).shape == (0, inner.dimensions)
+
+
+def test_article_disjoint_folds_never_test_on_articles_they_fit_on() -> None:
+    from benchmarks.rerank import by_article, by_question
+
+    evidence = [frozenset(e) for e in ("ab", "bc", "cd", "de", "ea", "a", "c", "e", "bd", "f")]
+    folds = by_article(evidence)
+    assert len(folds) == 3
+    tested: set[int] = set()
+    for train, test in folds:
+        seen = frozenset().union(*(evidence[i] for i in test))
+        fitted = frozenset().union(*(evidence[i] for i in train))
+        assert test and not seen & fitted
+        assert not tested & set(test)
+        tested |= set(test)
+    # Every question is tested once when folds are drawn by question.
+    assert sorted(i for _, test in by_question(10) for i in test) == list(range(10))
+    assert all(not set(train) & set(test) for train, test in by_question(10))
