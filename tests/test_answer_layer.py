@@ -1168,3 +1168,37 @@ def test_a_title_case_headline_run_is_no_person() -> None:
     assert fits.get("Harbor In Bay Women", 0.0) < 0.5, fits
     fits = fits_of("What To Know About Harbor Gulls Tonight", q)
     assert all(fit < 0.5 for fit in fits.values()), fits
+
+
+def test_a_possessive_before_the_head_noun_keeps_its_kind() -> None:
+    q = analyse("The harbor pilot retired on Friday. What was her date of birth?")
+    assert q.kind is Kind.DATE and q.focus == "date"
+    assert analyse("What was his role in the harbor film?").focus == "role"
+    assert analyse("What is her name?").kind is Kind.PERSON
+
+
+def test_the_decimals_of_a_figure_are_no_figure_of_their_own() -> None:
+    q = analyse("How large was the harbor budget?")
+    fits = fits_of("Councillors approved the P5.768-trillion harbor budget on Friday.", q)
+    assert "768" not in fits, fits
+
+
+def test_an_event_is_no_place() -> None:
+    q = analyse("In which stadium did the harbor team play its qualifier?")
+    sentence = "The team won its Harbor World Cup qualifier at Coast Arena."
+    fits = fits_of(sentence, q)
+    assert fits.get("Harbor World Cup", 0.0) < 0.5 and fits["Coast Arena"] > 0.5, fits
+    fits = fits_of("The final was played at the Rose Bowl.", q)
+    assert fits["Rose Bowl"] >= 0.5, fits
+
+
+def test_a_bare_figure_is_no_sure_count_of_other_things() -> None:
+    """Asked how many transistors, "two" of "two chips" may count anything: it is still quoted,
+    never the bold answer; a figure followed by the things asked about is."""
+    q = analyse("How many transistors does the harbor chip have?")
+    assert fits_of("Harbor glued two Coast chips together.", q)["two"] < 1.0
+    assert fits_of("The harbor chip packs 92 billion transistors.", q) == {
+        "92 billion transistors": 1.0
+    }
+    answer = ask(q.text, [passage("The harbor chip is two Coast chips glued together.")])
+    assert answer.short is None

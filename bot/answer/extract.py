@@ -65,8 +65,9 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.NUMBER,
         re.compile(
-            # Not the figure of a price ("$549"), nor a word number that rates ("five-star").
-            rf"(?<![$€£¥₹])\b{_FIGURE}(?:\s{_SCALE})?{_COUNTED}"
+            # Not the figure of a price ("$549"), nor the decimals of another figure ("768" of
+            # "P5.768-trillion"), nor a word number that rates ("five-star").
+            rf"(?<![$€£¥₹])(?<!\d[.,])\b{_FIGURE}(?:\s{_SCALE})?{_COUNTED}"
             rf"|\b{_WORD_NUMBER}\b(?!-(?!years?-old))(?:\s{_SCALE})?{_COUNTED}",
         ),
     ),
@@ -212,6 +213,8 @@ def candidates(
                     ):
                         # a bare year or "millions" counts nothing; a size has a unit
                         fit = min(fit, 0.5)
+                    elif _counts_nothing_asked(sentence, m.end(), m.group(0), question):
+                        fit = min(fit, 0.9)  # "two M2 Max chips" for "how many transistors"
                 if fit and _is_new(m.group(0), question):
                     found.append(Candidate(m.group(0), m.start(), m.end(), pattern_kind, fit))
     else:
@@ -304,6 +307,17 @@ def _counts_something_else(figure: str, question: Question) -> bool:
     if len(words) < 2 or asked is None or words[-1] in _SCALES:
         return False
     return stem(words[-1]) not in {stem(w) for w in asked.group(1).lower().split()}
+
+
+def _counts_nothing_asked(sentence: str, end: int, figure: str, question: Question) -> bool:
+    """A bare figure ("two", "63") for "how many <things>" with none of those things in the
+    few words after it: it may count something else, so it is no sure answer."""
+    asked = _HOW_MANY.search(question.text)
+    if asked is None or len(figure.split()) > 1:
+        return False
+    things = {stem(w) for w in asked.group(1).lower().split()}
+    after = re.findall(r"[\w'’-]+", sentence[end : end + 40].lower())[:4]
+    return not things & {stem(w) for w in after}
 
 
 _PAST_DAY = re.compile(rf"^(?:{_WEEKDAY}|last\s\w+)$")
@@ -454,6 +468,8 @@ _EVENT_WORDS = frozenset(
 # Two names ("Ada and Ivo"), an organisation "of" somewhere, or a title-case headline's words
 # ("What To Know About", "England In UEFA Women"): no person's name holds these.
 _FUNCTION_WORDS_IN_NAMES = frozenset("and & of in on for to at about with from by".split())
+# Events named after their venue: "the Rose Bowl" is a stadium too.
+_PLACE_EVENTS = frozenset({"bowl"})
 # A name ending in one of these is a place ("Coast County", "Glacier Bay National Park").
 _PLACE_NOUNS = frozenset(
     "county city state island river park lake mountain valley street avenue square bay "
@@ -522,6 +538,8 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
                 return 0.4
         elif place in _places():
             return 1.0
+        if lowered & _EVENT_WORDS - _PLACE_EVENTS and words[-1].lower() not in _PLACE_NOUNS:
+            return 0.3  # "CONMEBOL World Cup" is no stadium, "Paris Olympics" no city
         if _PLACE_CUES.search(before):
             fit += 0.2
     return min(fit, 1.0)

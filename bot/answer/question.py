@@ -456,8 +456,11 @@ _PHRASE_END = frozenset(
     "this that these those the a an his her its their our my your is are was were did does do "
     "has have had will would could can should may might be been".split()
 )
-# "What was the magnitude of ...", "Which of these players ...": words before the head.
-_LEAD_IN = frozenset("is are was were the a an of these those following one".split())
+# "What was the magnitude of ...", "Which of these players ...", "What was her date of birth":
+# words before the head.
+_LEAD_IN = frozenset(
+    "is are was were the a an of these those following one his her its their".split()
+)
 
 
 def _head_kind(word: str) -> Kind | None:
