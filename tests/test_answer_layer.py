@@ -1202,3 +1202,15 @@ def test_a_bare_figure_is_no_sure_count_of_other_things() -> None:
     }
     answer = ask(q.text, [passage("The harbor chip is two Coast chips glued together.")])
     assert answer.short is None
+
+
+def test_two_answers_that_fit_alike_leave_the_quote_without_a_bold_answer() -> None:
+    """One sentence gives two figures the question could mean: picking one would be a coin
+    toss shown in bold, so the quote speaks for itself."""
+    question = "By how much did harbor ferry fares rise?"
+    both = passage("Harbor ferry fares rose 5% on the north line and rose 7% on the south line.")
+    answer = ask(question, [both])
+    assert answer.found and answer.short is None and "7%" in answer.text
+    one = passage("Harbor ferry fares rose 5% on every line this spring.")
+    answer = ask(question, [one])
+    assert answer.short is not None and answer.short.text == "5%"

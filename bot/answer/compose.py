@@ -188,7 +188,7 @@ def compose_answer(
             quote_title=spot.where == "title",
         )
     chosen = _choose(lead, found, scored, settings)
-    sure = spot is not None and spot.sure(q)
+    sure = spot is not None and spot.sure(q) and not spot.tied
     # Asked on what date, quotes giving only "Wednesday" or "this month" do not answer.
     if (
         not sure
@@ -285,6 +285,9 @@ class _Spot:
     articles: int = 1  # how many different articles those sentences come from
     # Where the name was found, when a sentence naming it in full leads instead.
     first: Evidence | None = None
+    # Another answer fits as well and scores the same ("56%" and "4%" in one sentence): the
+    # pick between them would be a coin toss.
+    tied: bool = False
 
     @property
     def named_first(self) -> Evidence:
@@ -316,6 +319,8 @@ class _Spot:
 
 
 _PLACE_PENALTY = {"sentence": 0.0, "context": 0.05, "title": 0.1}
+# Two answers whose scores differ by less than this are tied: neither is shown in bold.
+TIE = 0.02
 
 
 def _short_answer(
@@ -357,6 +362,15 @@ def _short_answer(
     best_spot = max(spots, key=lambda s: s.score, default=None)
     if best_spot is None:
         return None
+    picked = best_spot.candidate.text.lower()
+    if any(
+        s.score >= best_spot.score - TIE
+        and s.candidate.fit >= best_spot.candidate.fit
+        and s.candidate.text.lower() not in picked
+        and picked not in s.candidate.text.lower()
+        for s in spots
+    ):
+        best_spot = replace(best_spot, tied=True)
     # "Swift" where "Taylor Swift" is a candidate too: the fuller name.
     fuller = [
         s
