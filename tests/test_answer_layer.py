@@ -1214,3 +1214,12 @@ def test_two_answers_that_fit_alike_leave_the_quote_without_a_bold_answer() -> N
     one = passage("Harbor ferry fares rose 5% on every line this spring.")
     answer = ask(question, [one])
     assert answer.short is not None and answer.short.text == "5%"
+
+
+def test_names_with_an_arabic_article_are_whole_and_a_leader_is_a_person() -> None:
+    q = analyse("Which group claimed the harbor attack?")
+    fits = fits_of("Harbor police blamed al Qaeda leader Ayman al-Zawahiri for the attack.", q)
+    assert fits["al Qaeda"] > fits["Ayman al-Zawahiri"], fits
+    q = analyse("Who met the harbor pilots?")
+    fits = fits_of("President Abdel Fattah el-Sisi met the harbor pilots.", q)
+    assert fits.get("Abdel Fattah el-Sisi", 0.0) >= 0.7, fits

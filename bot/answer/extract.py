@@ -73,10 +73,12 @@ _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     ),
 ]
 
-# A name: capitalised words, with short lower-case joiners between two of them.
+# A name: capitalised words, with short lower-case joiners between two of them; an Arabic
+# article may open it or join it ("al Qaeda", "Ayman al-Zawahiri").
 _NAME = re.compile(
-    r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]+)"
-    r"(?:\s(?:(?:of|the|and|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y)\s)?"
+    r"(?:\b(?:al|el)[\s-](?=[A-Z]))?(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]+)"
+    r"(?:\s(?:(?:of|the|and|&|de|da|del|der|van|von|du|la|le|al|for|on|in|y|bin|ibn)\s"
+    r"|(?:al|el)-)?"
     r"(?:[A-Z][\w'’.&-]*|\d+[A-Za-z]*))*"
 )
 _OPENERS = frozenset(
@@ -107,7 +109,7 @@ _TITLES = frozenset(
 _PERSON_CUES = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|Sir|Dame|President|Prime Minister|CEO|Senator|Sen|Rep|Gov|Governor|"
     r"Judge|Justice|Coach|King|Queen|Prince|Princess|Pope|star|actor|actress|singer|chief "
-    r"executive|founder|minister|secretary|CFO|COO|Director|Chairman|Head|Executive)\.?\s$"
+    r"executive|founder|minister|secretary|CFO|COO|Director|Chairman|Head|Executive|leader)\.?\s$"
 )
 _SAYS = re.compile(r"^,?\s(?:said|says|told|wrote|added|announced|who)\b")
 _PLACE_CUES = re.compile(r"\b(?:in|at|from|to|across|near|of)\s$")
@@ -452,9 +454,12 @@ def _trim_name(
         if text.endswith(suffix) and not re.search(r"\b[A-Z]\.$", text):
             end -= len(suffix)
             text = text[: -len(suffix)]
-    if not text or (not text[0].isupper() and not text[0].isdigit()):
+    if not text or not (text[0].isupper() or text[0].isdigit() or _ARTICLE.match(text)):
         return None
     return start, end
+
+
+_ARTICLE = re.compile(r"(?:al|el)[\s-][A-Z]")  # "al Qaeda", "el-Sisi"
 
 
 _TRAILING_DAY = re.compile(rf"(?:\s(?:on|of|and|in|for|&))?\s{_WEEKDAY}(?:['’]s)?$")
@@ -524,6 +529,8 @@ def _name_fit(sentence: str, start: int, end: int, kind: Kind, focus: str = "") 
     elif kind is Kind.ORGANISATION:
         if lowered & ORG_WORDS:
             fit += 0.3
+        elif _PERSON_CUES.search(before):
+            return 0.3  # "al Qaeda leader Ayman al-Zawahiri" is a person
     elif kind is Kind.PLACE:
         place = text.lower()
         if focus not in _AREAS:
