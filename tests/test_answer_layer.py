@@ -1223,3 +1223,11 @@ def test_names_with_an_arabic_article_are_whole_and_a_leader_is_a_person() -> No
     q = analyse("Who met the harbor pilots?")
     fits = fits_of("President Abdel Fattah el-Sisi met the harbor pilots.", q)
     assert fits.get("Abdel Fattah el-Sisi", 0.0) >= 0.7, fits
+
+
+def test_asked_what_year_next_year_is_no_bold_answer() -> None:
+    question = "In what year will the harbor bridge reopen?"
+    answer = ask(question, [passage("The harbor bridge will reopen to traffic next year.")])
+    assert answer.short is None
+    answer = ask(question, [passage("The harbor bridge will reopen to traffic in 2027.")])
+    assert answer.short is not None and answer.short.text == "2027"

@@ -302,6 +302,12 @@ class _Spot:
         fit = self.candidate.fit
         if q.count > 1:  # "which two countries": one of them would be half the answer
             return False
+        if (
+            q.kind is Kind.DATE
+            and q.focus == "year"
+            and not re.search(r"\d{4}", self.candidate.text)
+        ):
+            return False  # "next year" does not say which year
         if q.kind in (Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE):
             return fit >= 1.0
         if q.kind is Kind.PLACE:  # a gazetteer place, or a place cue and two articles
