@@ -1231,3 +1231,14 @@ def test_asked_what_year_next_year_is_no_bold_answer() -> None:
     assert answer.short is None
     answer = ask(question, [passage("The harbor bridge will reopen to traffic in 2027.")])
     assert answer.short is not None and answer.short.text == "2027"
+
+
+def test_amounts_in_other_currencies_are_money() -> None:
+    q = analyse("How much did the harbor wall cost?")
+    for sentence, amount in (
+        ("The harbor wall cost NIS 3.5 billion to build.", "NIS 3.5 billion"),
+        ("The harbor wall cost 40 million shekels.", "40 million shekels"),
+        ("The harbor wall cost Rs 500 crore.", "Rs 500 crore"),
+        ("The harbor wall cost S$2 million.", "S$2 million"),
+    ):
+        assert fits_of(sentence, q).get(amount) == 1.0, (sentence, fits_of(sentence, q))

@@ -21,7 +21,7 @@ _MONTH = (
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)(?![A-Za-z])\.?"
 )
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-_SCALES = ("hundred", "thousand", "million", "billion", "trillion", "bn", "mn", "m", "k")
+_SCALES = tuple("hundred thousand million billion trillion bn mn m k crore lakh".split())
 _SCALE = rf"(?:{'|'.join(_SCALES)})\b"
 _FIGURE = r"\d+(?:[.,]\d+)*"
 _WORD_NUMBER = (
@@ -52,12 +52,23 @@ _DAY_IN_DATE = re.compile(
     rf"{_DAY_AND_MONTH}|\b{_MONTH}\s\d{{4}}\b"
     r"|\b\d{1,2}(?P<sep>[ /.-])\d{1,2}(?P=sep)\d{2,4}\b|\b\d{4}-\d\d-\d\d\b"
 )
+# Currencies written before a figure by their code ("NIS 3.5 billion", "Rs 500 crore") or
+# after it by their name ("40 million shekels").
+_CURRENCY_CODES = (
+    r"(?:USD|EUR|GBP|JPY|CNY|RMB|CHF|CAD|AUD|NZD|HKD|SGD|INR|Rs\.?|NIS|ILS|KRW|ZAR|BRL|MXN|SEK|"
+    r"NOK|DKK|PLN|TRY|AED|SAR|NGN|KES|EGP|RUB)"
+)
+_CURRENCY_NAMES = (
+    r"(?:dollars|euros|pounds|yuan|renminbi|yen|rupees|shekels|pesos|won|rand|francs|reais|"
+    r"rubles|roubles|lira|dirhams|riyals|naira|baht|ringgit|rupiah|kronor|kroner|zloty)"
+)
 _PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
     (
         Kind.MONEY,
         re.compile(
-            rf"(?:US|A|C|HK|NZ)?[$€£¥₹]\s?{_FIGURE}(?:\s?{_SCALE})?"
-            rf"|{_FIGURE}(?:\s?{_SCALE})?\s(?:dollars|euros|pounds|yuan|yen|rupees)\b"
+            rf"(?:US|A|C|HK|NZ|S|R)?[$€£¥₹₩₪]\s?{_FIGURE}(?:\s?{_SCALE})?"
+            rf"|\b{_CURRENCY_CODES}\s?{_FIGURE}(?:\s?{_SCALE})?"
+            rf"|{_FIGURE}(?:\s?{_SCALE})?\s{_CURRENCY_NAMES}\b"
         ),
     ),
     (Kind.PERCENT, re.compile(rf"{_FIGURE}\s?(?:%|percent\b|per cent\b|percentage points\b)")),
