@@ -368,12 +368,11 @@ def _short_answer(
     best_spot = max(spots, key=lambda s: s.score, default=None)
     if best_spot is None:
         return None
-    picked = best_spot.candidate.text.lower()
+    picked = _name_words(best_spot.candidate.text)
     if any(
         s.score >= best_spot.score - TIE
         and s.candidate.fit >= best_spot.candidate.fit
-        and s.candidate.text.lower() not in picked
-        and picked not in s.candidate.text.lower()
+        and not (picked <= _name_words(s.candidate.text) or _name_words(s.candidate.text) <= picked)
         for s in spots
     ):
         best_spot = replace(best_spot, tied=True)
