@@ -385,7 +385,9 @@ def _short_answer(
         and s.score >= best_spot.score - 0.3
     ]
     if fuller:
-        return replace(max(fuller, key=lambda s: s.score), first=best_spot.evidence)
+        return replace(
+            max(fuller, key=lambda s: s.score), first=best_spot.evidence, tied=best_spot.tied
+        )
     if (
         q.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.NAME)
         and " " not in best_spot.candidate.text
