@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.eval import embedded_texts, load_questions, percentile, prepare_data_dir
+from bot.eval import embedded_texts, index_key, load_questions, percentile, prepare_data_dir
 from index.build import EMBED_BATCH, build_index
 from index.chunk import ChunkSettings
 from index.embed import Embedder, bundled_model_dir
@@ -201,8 +201,7 @@ def corpus_dir(args, work: Path, backend: str) -> Path:
 def data_dir(args, work: Path, backend: str) -> Path:
     from bot.config import Settings
 
-    key = Settings().model if backend == "torch" else f"{Settings().model}@{backend}"
-    return prepare_data_dir(work, args.data, ChunkSettings(), key)
+    return prepare_data_dir(work, args.data, ChunkSettings(), index_key(Settings().model, backend))
 
 
 _CONFIG: dict = {}

@@ -30,6 +30,7 @@ from bot.eval import (
     RETRIEVE_K,
     RetrievalScores,
     aggregate,
+    index_key,
     load_questions,
     prepare_data_dir,
     score_query,
@@ -159,9 +160,8 @@ def main() -> None:
         raise SystemExit("fit on the dev split only")
     settings = load_settings()
     embedder = make_embedder(settings)
-    # The index `footnote eval multihop --work-dir` built with this backend (torch keeps the
-    # key of the indexes made before backends).
-    key = embedder.name if embedder.backend == "torch" else f"{embedder.name}@{embedder.backend}"
+    # The index `footnote eval multihop --work-dir` built with this backend.
+    key = index_key(embedder.name, embedder.backend)
     data_dir = prepare_data_dir(args.work_dir, args.data, ChunkSettings(), key)
     retriever = Retriever(data_dir, embedder, SearchSettings(rerank_depth=args.depth))
     samples = collect(retriever, args.data, args.split, args.limit)

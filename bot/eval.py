@@ -274,9 +274,7 @@ def run_multihop(
     started = time.perf_counter()
     questions = load_questions(options.data, options.split, options.limit)
     with _work_dir(options.work_dir) as work:
-        # One index per backend too (torch keeps the key of the indexes made before backends).
-        backend = embedder.backend
-        key = embedder.name if backend == "torch" else f"{embedder.name}@{backend}"
+        key = index_key(embedder.name, embedder.backend)
         data_dir = prepare_data_dir(work, options.data, options.chunking, key)
         corpus_dir = data_dir.parent / "corpus"
         log(f"indexing {options.data / CORPUS_FILE} into {data_dir}")
@@ -333,6 +331,12 @@ def _work_dir(work_dir: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="footnote-eval-") as tmp:
         yield Path(tmp)
+
+
+def index_key(model: str, backend: str) -> str:
+    """What tells one benchmark index from another besides corpus and chunking: the model and
+    its backend (torch keeps the key of the indexes made before backends)."""
+    return model if backend == "torch" else f"{model}@{backend}"
 
 
 def prepare_data_dir(
