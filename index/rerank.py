@@ -23,7 +23,7 @@ question, are most of its cost (about 120 ms on 2 cores).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -112,7 +112,7 @@ def features(
     rows = []
     for rank, (c, cos) in enumerate(zip(candidates, chunk_cos, strict=True), start=1):
         words = set(content_words(f"{c.text} {c.title}"))
-        part_cover = [_coverage(w, words, weigh) for w in part_words]
+        part_cover = [coverage(w, words, weigh) for w in part_words]
         best = sentence_cos[[where[s] for s in sentences[rank - 1]]].max(axis=0)
         part_cos = cos[1:] if len(cos) > 1 else cos
         part_best = best[1:] if len(best) > 1 else best
@@ -126,7 +126,7 @@ def features(
                 float(part_cos.min()),
                 1.0 / (c.dense_rank or _UNRANKED),
                 1.0 / (c.keyword_rank or _UNRANKED),
-                _coverage(asked, words, weigh),
+                coverage(asked, words, weigh),
                 max(part_cover),
                 min(part_cover),
                 float(c.source in sources),
@@ -143,9 +143,11 @@ def features(
     return np.array(rows, dtype=np.float64)
 
 
-def _coverage(asked: set[str], words: set[str], weigh: Callable[[str], float]) -> float:
+def coverage(asked: Set[str], seen: Set[str], weigh: Callable[[str], float]) -> float:
+    """The share of the asked words' weight that seen holds (the reranker's and the answer
+    layer's measure of how much of a question a text holds)."""
     total = sum(weigh(w) for w in asked)
-    return sum(weigh(w) for w in asked & words) / total if total else 0.0
+    return sum(weigh(w) for w in asked & seen) / total if total else 0.0
 
 
 def idf(chunks: int, document_frequency: int) -> float:

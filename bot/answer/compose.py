@@ -21,7 +21,6 @@ from bot.answer.evidence import (
     Weights,
     common_words,
     contradicts_years,
-    coverage,
     gather,
     score,
 )
@@ -38,6 +37,7 @@ from bot.answer.question import (
     words_of,
 )
 from index.embed import Embedder
+from index.rerank import coverage
 from index.search import OutletMatcher, Passage
 
 # Kinds whose answer is a name, figure or date: no sentence holding one means no answer.

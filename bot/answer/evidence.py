@@ -20,6 +20,7 @@ from bot.answer.extract import candidates
 from bot.answer.question import Question, words_of
 from index.articles import display_date
 from index.embed import Embedder
+from index.rerank import coverage
 from index.search import Passage
 from index.sentences import segments
 
@@ -113,12 +114,6 @@ def gather(passages: list[Passage]) -> list[Evidence]:
                 )
             )
     return out
-
-
-def coverage(asked: frozenset[str], seen: frozenset[str], weigh: Weigh) -> float:
-    """The share of the asked words' weight that seen holds."""
-    total = sum(weigh(w) for w in asked)
-    return sum(weigh(w) for w in asked & seen) / total if total else 0.0
 
 
 @dataclass(frozen=True)
