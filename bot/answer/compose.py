@@ -369,12 +369,13 @@ def _short_answer(
     if best_spot is None:
         return None
     picked = _name_words(best_spot.candidate.text)
-    if any(
-        s.score >= best_spot.score - TIE
-        and s.candidate.fit >= best_spot.candidate.fit
-        and not (picked <= _name_words(s.candidate.text) or _name_words(s.candidate.text) <= picked)
+    close = (
+        _name_words(s.candidate.text)
         for s in spots
-    ):
+        if s.score >= best_spot.score - TIE and s.candidate.fit >= best_spot.candidate.fit
+    )
+    # Another answer, not the same name in other words or fewer of them, is as good.
+    if any(not (picked <= other or other <= picked) for other in close):
         best_spot = replace(best_spot, tied=True)
     # "Swift" where "Taylor Swift" is a candidate too: the fuller name.
     fuller = [

@@ -311,24 +311,30 @@ def _name_runs(sentence: str) -> list[tuple[int, int]]:
 _HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s+){0,2}[\w'’-]+)", re.I)
 
 
+def _things_counted(question: Question) -> frozenset[str] | None:
+    """The stemmed words after "how many" ("hot dogs"), None when the question does not ask
+    how many."""
+    asked = _HOW_MANY.search(question.text)
+    return None if asked is None else frozenset(stem(w) for w in asked.group(1).lower().split())
+
+
 def _counts_something_else(figure: str, question: Question) -> bool:
     """A figure counting something other than what "how many ..." asks about: "10 minutes"
     for "how many hot dogs", "6,600 probable" for "how many positive cases"; "12 years"
     still answers "how many years" and a bare "63" anything."""
     words = figure.lower().split()
-    asked = _HOW_MANY.search(question.text)
-    if len(words) < 2 or asked is None or words[-1] in _SCALES:
+    things = _things_counted(question)
+    if len(words) < 2 or things is None or words[-1] in _SCALES:
         return False
-    return stem(words[-1]) not in {stem(w) for w in asked.group(1).lower().split()}
+    return stem(words[-1]) not in things
 
 
 def _counts_nothing_asked(sentence: str, end: int, figure: str, question: Question) -> bool:
     """A bare figure ("two", "63") for "how many <things>" with none of those things in the
     few words after it: it may count something else, so it is no sure answer."""
-    asked = _HOW_MANY.search(question.text)
-    if asked is None or len(figure.split()) > 1:
+    things = _things_counted(question)
+    if things is None or len(figure.split()) > 1:
         return False
-    things = {stem(w) for w in asked.group(1).lower().split()}
     after = re.findall(r"[\w'’-]+", sentence[end : end + 40].lower())[:4]
     return not things & {stem(w) for w in after}
 
