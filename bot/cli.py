@@ -192,15 +192,17 @@ def chat(data_dir: DataDir = None) -> None:
             store.forget(CHAT)
             continue
         try:
-            if line.startswith("show ") and line[5:].strip().isdigit() and last is not None:
+            if line.startswith("show ") and line[5:].strip().isdigit():
+                # The last answer may be an earlier session's: it is kept in the data directory.
+                last = last or service.last_answer()
                 source = last.source(int(line[5:]))
                 _say(passage_text(source) if source else "No such source.")
                 continue
             last = service.ask(line, history=store.turns(CHAT))
             store.add(CHAT, Turn.of(last))
             service.remember(last)
-            _say(answer_text(last))
-        except QuestionError as exc:
+            _say(answer_text(last, show="show N"))
+        except (QuestionError, NotFoundError) as exc:
             err.print(f"{exc}", highlight=False, markup=False)
 
 

@@ -4,8 +4,9 @@ Retrieval knows nothing of "she" or "the deal", so before a follow-up is looked 
 references are replaced with the names they stand for, by rules anyone can read (the first that
 applies wins; the previous turn is the one referred to):
 
-1. "What about X?" / "And X?": the previous question, with its main name (its longest) swapped
-   for X ("Who heads Taobao?" then "What about Tmall?" -> "Who heads Tmall?").
+1. "What about X?" / "And X?": the previous question, with its subject swapped for X: its main
+   name (its longest) and the names joined to it by "and", "or" or commas ("Who heads Taobao
+   and Tmall?" then "What about Cainiao?" -> "Who heads Cainiao?").
 2. "that/this/these/those <noun>" where the noun is what the previous question asked for
    ("Which airline ...?" then "that airline"): the previous short answer.
 3. Pronouns (the first that is not a possessive decides which kind is meant; an "it" closing
@@ -61,6 +62,7 @@ _COPULAS = frozenset("is was are were".split())
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(.+?)[\s?.!]*$", re.I)
 _AND_X = re.compile(r"^\s*and\s+(.+?)[\s?.!]*$", re.I)
 _DEMONSTRATIVE = re.compile(r"\b(?:that|this|these|those|the same)\s+([a-z]+)\b", re.I)
+_JOINED = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)", re.I)
 _DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+[a-z]+", re.I)
 
 
@@ -152,10 +154,33 @@ def _what_about(question: str, prev: Turn) -> str | None:
         if match is None or len(match.group(1).split()) > 4 or not name_phrases(match.group(1)):
             return None
     subject = match.group(1).strip()
-    old = main_name(prev.read_as)
-    if old:
-        return prev.read_as.replace(old, subject, 1)
-    return f"{prev.read_as.rstrip(' ?')} {subject}?"
+    span = _subject_span(prev.read_as)
+    if span is None:
+        return f"{prev.read_as.rstrip(' ?')} {subject}?"
+    start, end = span
+    return prev.read_as[:start] + subject + prev.read_as[end:]
+
+
+def _subject_span(text: str) -> tuple[int, int] | None:
+    """Where text's subject is: its main name with the names joined to it by "and", "or" or
+    commas ("Taobao, Tmall and Ele.me"); None if text names nothing."""
+    names = name_phrases(text)
+    if not names:
+        return None
+    spans: list[tuple[int, int]] = []
+    for name in names:
+        found = text.find(name, spans[-1][1] if spans else 0)
+        if found < 0:  # written across a line break: the main name alone
+            start = text.find(main_name(text))
+            return start, start + len(main_name(text))
+        spans.append((found, found + len(name)))
+    main = names.index(main_name(text))
+    first = last = main
+    while first > 0 and _JOINED.fullmatch(text[spans[first - 1][1] : spans[first][0]]):
+        first -= 1
+    while last + 1 < len(spans) and _JOINED.fullmatch(text[spans[last][1] : spans[last + 1][0]]):
+        last += 1
+    return spans[first][0], spans[last][1]
 
 
 def _demonstrative(question: str, prev: Turn) -> str | None:

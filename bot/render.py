@@ -7,7 +7,8 @@ import textwrap
 from bot.answer import Answer, Source
 
 
-def answer_text(answer: Answer, width: int = 100) -> str:
+def answer_text(answer: Answer, width: int = 100, show: str = "footnote show N") -> str:
+    """The answer, its quotes and sources; show is the command that opens a cited passage."""
     lines = [textwrap.fill(f"Read as: {answer.read_as}", width), ""] if answer.read_as else []
     if answer.note:  # generation was tried and failed: said in one line
         lines += [textwrap.fill(f"Note: {answer.note}", width), ""]
@@ -27,7 +28,7 @@ def answer_text(answer: Answer, width: int = 100) -> str:
             lines.append(f"    {s.url}")
         lines.append(textwrap.indent(textwrap.fill(f"“{s.snippet}”", width - 4), "    "))
     if answer.sources:
-        lines += ["", "See a cited passage in full: footnote show N"]
+        lines += ["", f"See a cited passage in full: {show}"]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 import bot.service
 from bot import cli
+from bot.conversation import ConversationStore
 from tests.fakes import FakeEmbedder
 
 
@@ -130,3 +131,19 @@ def test_chat_follow_up_survives_a_restart(run, monkeypatch: pytest.MonkeyPatch)
     assert "Read as: How many moves did" in out and "Nandakumar's deciding game" in out
     assert "41 moves" in out
     assert out.count("Read as:") == 1  # after `new`, nothing is carried over
+
+
+def test_chat_show_in_a_new_session(run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    lines = iter(["How much did the bridge cost?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code, out, _ = run("chat")
+    # In chat the command is `show N`, not the shell's `footnote show N`.
+    assert code == 0 and "in full: show N" in out and "footnote show" not in out
+    # A new session: `show 1` opens the last answer's source, it is no question to remember.
+    lines = iter(["show 1", ""])
+    code, out, _ = run("chat")
+    assert code == 0 and "»" in out and "1.2 billion dollars" in out and "Read as" not in out
+    store = ConversationStore(tmp_path / "data" / "conversations.sqlite3", ttl_seconds=600)
+    assert [t.question for t in store.turns("chat")] == ["How much did the bridge cost?"]
+

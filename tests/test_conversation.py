@@ -59,6 +59,29 @@ def test_what_about_swaps_the_main_name() -> None:
     assert resolve("and Tmall?", history).text == "Who heads Tmall?"
 
 
+@pytest.mark.parametrize(
+    ("previous", "expected"),
+    [
+        ("Who heads Taobao and Tmall?", "Who heads Cainiao?"),
+        ("Who heads Taobao, Tmall and Ele.me?", "Who heads Cainiao?"),
+        ("Who heads Taobao or Tmall today?", "Who heads Cainiao today?"),
+        ("What did Taobao & Tmall announce in June?", "What did Cainiao announce in June?"),
+    ],
+)
+def test_what_about_replaces_the_whole_subject(previous: str, expected: str) -> None:
+    # Swapping one name of two ("Who heads Cainiao and Tmall?") asks about the wrong unit.
+    history = [turn(previous, "Trudy Dai", kind="person")]
+    assert resolve("What about Cainiao?", history).text == expected
+    assert resolve("And Cainiao?", history).text == expected
+
+
+def test_what_about_keeps_names_outside_the_subject() -> None:
+    history = [turn("What did Alibaba say about Tencent in June?", kind="description")]
+    assert (
+        resolve("What about Baidu?", history).text == "What did Baidu say about Tencent in June?"
+    )
+
+
 def test_that_noun_is_the_previous_answer_of_that_kind() -> None:
     history = [
         turn("Which airline ordered electric aircraft?", "Northwind Airways", "organisation")
