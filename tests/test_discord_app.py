@@ -790,12 +790,25 @@ async def test_mentions_elsewhere_and_from_bots_are_ignored(
     assert not fake.calls("POST", "/channels/")
 
 
-async def test_slash_commands_outside_the_allow_list_are_refused_politely(
-    fake: FakeDiscord, start_bot: StartBot
+async def test_every_slash_command_outside_the_allow_list_is_refused_politely(
+    fake: FakeDiscord, start_bot: StartBot, settings: Settings
 ) -> None:
-    await start_bot(allowed_channels=fake.channels["news"])
-    reply = await reply_to(fake, await fake.slash("ask", {"question": BRIDGE}, channel="offtopic"))
-    assert is_ephemeral(reply) and f"<#{fake.channels['news']}>" in reply["content"]
+    options: dict[str, dict[str, Any]] = {
+        "ask": {"question": BRIDGE},
+        "source": {"n": 1},
+        "status": {},
+        "reindex": {},
+        "add": {"file": Upload("ferry.md", FERRY)},
+    }
+    bot = await start_bot(allowed_channels=fake.channels["news"])
+    assert {command.name for command in bot.tree.get_commands()} == set(options)
+    before = corpus_and_index(settings)
+    for name, values in options.items():
+        interaction = await fake.slash(name, values, by="alice", channel="offtopic")
+        reply = await reply_to(fake, interaction)
+        assert is_ephemeral(reply), name
+        assert f"<#{fake.channels['news']}>" in reply["content"], (name, reply["content"])
+    assert corpus_and_index(settings) == before and not fake.calls("GET", "/attachments/")
 
 
 async def test_missing_token_is_a_config_error(settings: Settings) -> None:

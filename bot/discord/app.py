@@ -122,6 +122,15 @@ def answer_view(answer: Answer, key: str) -> discord.ui.View:
 
 
 class FootnoteTree(app_commands.CommandTree["FootnoteBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[FootnoteBot]) -> bool:
+        """Every command obeys FOOTNOTE_ALLOWED_CHANNELS; elsewhere it gets a private refusal."""
+        try:
+            interaction.client.check_channel(interaction.channel)
+        except NotAllowedHere as exc:
+            await interaction.client.report_error(interaction, exc)
+            return False
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction[FootnoteBot], error: app_commands.AppCommandError
     ) -> None:
@@ -474,7 +483,6 @@ async def send_passage(interaction: discord.Interaction[Any], answer: Answer, n:
 async def ask_command(interaction: discord.Interaction[FootnoteBot], question: str) -> None:
     """Ask a question; the answer quotes the articles and cites each source [n]."""
     bot = interaction.client
-    bot.check_channel(interaction.channel)
     text = clean_question(question)
     bot.cooldowns.hit(interaction.user.id)
     await interaction.response.defer(thinking=True)
