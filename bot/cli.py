@@ -27,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(feeds_app, name="feeds")
-err = Console(stderr=True)
+# soft_wrap: an error is one line on stderr even where it is no terminal (rich wraps at 80 there).
+err = Console(stderr=True, soft_wrap=True)
 CHAT = "chat"  # the terminal's conversation: one per data directory
 
 DataDir = Annotated[
@@ -56,7 +57,11 @@ def _main(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("sentence_transformers", "httpx", "huggingface_hub", "transformers"):
+    # trafilatura warns "discarding data: None" for a page without an article, which the
+    # "skipped" line already says.
+    for noisy in (
+        "sentence_transformers", "httpx", "huggingface_hub", "transformers", "trafilatura"
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from bot.service import Footnote
 from index.build import BuildReport
 from index.feeds import FeedPoller, FeedStore, PollReport
 from index.watch import LiveIndexer
+
+log = logging.getLogger(__name__)
 
 feeds_app = typer.Typer(
     help="RSS/Atom feeds: new entries are fetched into corpus/feeds/ and indexed.",
@@ -50,7 +53,7 @@ def live_background(service: Footnote) -> Callable[[object], Coroutine[Any, Any,
     """A background task for run_bot: a LiveIndexer running as long as the bot does."""
 
     async def watch(_bot: object) -> None:
-        indexer = live_indexer(service)
+        indexer = live_indexer(service, on_report=_log_skipped)
         indexer.start()
         try:
             await asyncio.Event().wait()  # until the bot cancels its background tasks
@@ -58,6 +61,12 @@ def live_background(service: Footnote) -> Callable[[object], Coroutine[Any, Any,
             await asyncio.to_thread(indexer.stop)
 
     return watch
+
+
+def _log_skipped(report: BuildReport) -> None:
+    """The bot's record of the files a build left out (the CLI prints them instead)."""
+    for problem in report.errors:
+        log.warning("skipped %s", problem)
 
 
 def _warn(text: str) -> None:

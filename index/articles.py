@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from index.errors import ArticleError, CorpusError
 
@@ -45,6 +46,13 @@ class Article:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+class FileLoad(NamedTuple):
+    """The articles one file holds, and its items that were skipped (a bad line or item)."""
+
+    articles: list[Article]
+    skipped: list[ArticleError]
+
+
 @dataclass
 class CorpusLoad:
     """What loading a corpus produced: the articles, the files that failed, the duplicates."""
@@ -66,12 +74,13 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
     seen_texts: dict[str, str] = {}
     for path in iter_article_files(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
+        # Skipped files and items are reported in errors, by the callers: not logged here too.
         try:
-            articles = load_file(path, rel)
+            articles, skipped = read_file(path, rel)
         except ArticleError as exc:
-            log.warning("skipping %s", exc)
             result.errors.append(exc)
             continue
+        result.errors.extend(skipped)
         for article in articles:
             text_key = hashlib.sha256(_normalise(article.text).encode()).hexdigest()
             first = seen_urls.get(article.url) if article.url else None
@@ -97,7 +106,19 @@ def iter_article_files(corpus_dir: Path) -> Iterator[Path]:
 
 
 def load_file(path: Path, rel: str | None = None) -> list[Article]:
-    """Load the article(s) in one file.
+    """Load the article(s) in one file; items that cannot be read are logged and left out.
+
+    Raises:
+        ArticleError: the file cannot be read or holds no usable article.
+    """
+    articles, skipped = read_file(path, rel)
+    for problem in skipped:
+        log.warning("skipping article %s", problem)
+    return articles
+
+
+def read_file(path: Path, rel: str | None = None) -> FileLoad:
+    """The article(s) in one file, and the items of a .json or .jsonl file that were skipped.
 
     Raises:
         ArticleError: the file cannot be read or holds no usable article.
@@ -114,9 +135,9 @@ def load_file(path: Path, rel: str | None = None) -> list[Article]:
         raise ArticleError(rel, f"cannot read file: {exc.strerror}") from exc
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        return [_from_text(content, rel)]
+        return FileLoad([_from_text(content, rel)], [])
     if suffix in HTML_SUFFIXES:
-        return [_from_html(content, rel)]
+        return FileLoad([_from_html(content, rel)], [])
     return _from_json(content, rel, jsonl=suffix == ".jsonl")
 
 
@@ -127,7 +148,8 @@ def _from_text(content: str, rel: str) -> Article:
     try:
         post = frontmatter.loads(content)
     except (yaml.YAMLError, ValueError) as exc:
-        raise ArticleError(rel, f"front matter is not valid YAML: {exc}") from exc
+        reason = f"front matter is not valid YAML: {_yaml_problem(exc, content)}"
+        raise ArticleError(rel, reason) from exc
     meta = post.metadata
     if not isinstance(meta, dict):
         raise ArticleError(rel, "front matter must be a mapping of keys to values")
@@ -151,6 +173,17 @@ def _from_text(content: str, rel: str) -> Article:
     )
 
 
+def _yaml_problem(exc: Exception, content: str) -> str:
+    """A YAML error in one line, with the line of the file it is on."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return " ".join(str(exc).split())
+    opening = re.search(r"^-{3,}\s*$", content, re.MULTILINE)  # the front matter's first ---
+    line = (content.count("\n", 0, opening.start()) + 1 if opening else 0) + mark.line + 1
+    return f"{' '.join(problem.split())} (line {line}, column {mark.column + 1})"
+
+
 def _from_html(content: str, rel: str) -> Article:
     import trafilatura  # local: the import is slow and only HTML needs it
 
@@ -170,43 +203,64 @@ def _from_html(content: str, rel: str) -> Article:
     )
 
 
-def _from_json(content: str, rel: str, *, jsonl: bool) -> list[Article]:
-    try:
-        if jsonl:
-            items = [json.loads(line) for line in content.splitlines() if line.strip()]
-        else:
-            data = json.loads(content)
-            items = data.get("articles", [data]) if isinstance(data, dict) else data
-    except json.JSONDecodeError as exc:
-        raise ArticleError(rel, f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
-    if not isinstance(items, list) or not items:
-        raise ArticleError(rel, "expected a list of articles with title and body")
+def _from_json(content: str, rel: str, *, jsonl: bool) -> FileLoad:
+    """A JSON list of articles (or {"articles": [...]}, or one object), or one per line: a bad
+    item or line is skipped and named (file#item, file:line), the others load."""
     articles: list[Article] = []
-    problems: list[str] = []
-    for i, item in enumerate(items):
-        where = f"{rel}#{i}"
+    skipped: list[ArticleError] = []
+    if jsonl:
+        lines = [(n, line) for n, line in enumerate(content.splitlines(), 1) if line.strip()]
+        for i, (lineno, line) in enumerate(lines):
+            where = f"{rel}:{lineno}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                skipped.append(ArticleError(where, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                continue
+            _add_item(articles, skipped, item, rel, where, f"{rel}#{i}")
+    else:
         try:
-            if not isinstance(item, dict):
-                raise ArticleError(where, "an article must be an object")
-            url = _text_field(item, where, "url", "link")
-            articles.append(
-                _make_article(
-                    f"{rel}#{url}" if url else where,
-                    rel,
-                    title=_text_field(item, where, "title"),
-                    source=_text_field(item, where, "source", "outlet", "publisher"),
-                    url=url,
-                    published=_date_field(item, where, "published_at", "published", "date"),
-                    text=_text_field(item, where, "body", "text", "content"),
-                )
-            )
-        except ArticleError as exc:
-            problems.append(str(exc))
+            data = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise ArticleError(rel, f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+        items = data.get("articles", [data]) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            items = []
+        for i, item in enumerate(items):
+            _add_item(articles, skipped, item, rel, f"{rel}#{i}", f"{rel}#{i}")
+    if not articles and not skipped:
+        raise ArticleError(rel, "expected a list of articles with title and body")
     if not articles:
-        raise ArticleError(rel, "no usable article: " + "; ".join(problems[:3]))
-    for problem in problems:
-        log.warning("skipping article %s", problem)
-    return articles
+        raise ArticleError(rel, "no usable article: " + "; ".join(str(e) for e in skipped[:3]))
+    return FileLoad(articles, skipped)
+
+
+def _add_item(
+    articles: list[Article],
+    skipped: list[ArticleError],
+    item: object,
+    rel: str,
+    where: str,
+    item_id: str,
+) -> None:
+    """The article in one JSON item, appended to articles; or why not, to skipped."""
+    try:
+        if not isinstance(item, dict):
+            raise ArticleError(where, "an article must be an object")
+        url = _text_field(item, where, "url", "link")
+        articles.append(
+            _make_article(
+                f"{rel}#{url}" if url else item_id,
+                rel,
+                title=_text_field(item, where, "title"),
+                source=_text_field(item, where, "source", "outlet", "publisher"),
+                url=url,
+                published=_date_field(item, where, "published_at", "published", "date"),
+                text=_text_field(item, where, "body", "text", "content"),
+            )
+        )
+    except ArticleError as exc:
+        skipped.append(ArticleError(where, exc.reason))
 
 
 def _make_article(

@@ -14,7 +14,8 @@ from index.embed import SentenceTransformerEmbedder
 from tests.fakes import FakeEmbedder
 
 NEWS = Path(__file__).parent / "data" / "news"
-SAMPLE = Path(__file__).parent.parent / "corpus"
+# The shipped sample corpus, as shipped: users add their own articles to corpus/.
+SAMPLE = Path(__file__).parent / "data" / "sample"
 
 
 @pytest.fixture(autouse=True)

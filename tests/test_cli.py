@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -146,4 +147,25 @@ def test_chat_show_in_a_new_session(run, monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert code == 0 and "»" in out and "1.2 billion dollars" in out and "Read as" not in out
     store = ConversationStore(tmp_path / "data" / "conversations.sqlite3", ttl_seconds=600)
     assert [t.question for t in store.turns("chat")] == ["How much did the bridge cost?"]
+
+
+def test_errors_and_skipped_files_are_one_line_each(  # type: ignore[no-untyped-def]
+    run,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    news_corpus: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Not a terminal: rich must not wrap a long message at 80 columns.
+    monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(tmp_path / ("a-long-directory-name-" * 5)))
+    code, _, err = run("status")
+    assert code == 3 and "footnote index" in err and err.count("\n") == 1
+    (news_corpus / "bad.md").write_text("---\ntitle: Fine\nsource: [unclosed\nurl: x\n---\nText")
+    (news_corpus / "nothing.html").write_text("<html><body><nav>Home</nav></body></html>")
+    code, _, err = run("index")
+    assert code == 0
+    lines = err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["skipped bad.md", "skipped nothing.html"]
+    noise = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not noise  # no log line repeats a skip, and trafilatura's "discarding data" is quiet
 

@@ -21,9 +21,9 @@ from index.embed import (
     bundled_model_dir,
 )
 from index.errors import ModelError
+from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).parent.parent
 
 
 def test_bundled_weights_are_verified(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_no_chunk_exceeds_max_seq_length_in_the_models_tokenizer(
 
 @pytest.fixture
 def sample_service(tmp_path: Path, real_embedder: SentenceTransformerEmbedder) -> Footnote:
-    settings = Settings(data_dir=tmp_path / "data", corpus_dir=ROOT / "corpus")
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=SAMPLE)
     service = Footnote(settings, embedder=real_embedder)
     service.index()
     return service
@@ -132,7 +132,7 @@ def test_readme_commands_work_from_a_shell(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FOOTNOTE_", "DISCORD_"))}
     env |= {
         "FOOTNOTE_DATA_DIR": str(tmp_path / "data"),
-        "FOOTNOTE_CORPUS_DIR": str(ROOT / "corpus"),
+        "FOOTNOTE_CORPUS_DIR": str(SAMPLE),
     }
     index = subprocess.run(
         [footnote, "index"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300

@@ -16,9 +16,9 @@ from bot.service import Footnote
 from index.embed import SentenceTransformerEmbedder
 from index.embed_onnx import BULK_MIN_TEXTS, OnnxEmbedder
 from index.onnx_model import MODEL_FILE, onnx_dir
+from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).parent.parent
 SENTENCES = [
     "A cat sat on the mat.",
     "A kitten rested on a rug.",
@@ -93,7 +93,7 @@ def test_a_damaged_export_is_made_again(tmp_path: Path, onnx_cache: Path) -> Non
 def test_asking_with_onnx_never_imports_torch(tmp_path: Path, onnx_cache: Path) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
-        corpus_dir=ROOT / "corpus",
+        corpus_dir=SAMPLE,
         embed_backend="onnx-int8",
         model_cache=onnx_cache,
     )

@@ -255,3 +255,22 @@ async def test_the_bots_background_watcher_builds_and_stops_with_the_bot(
     names = {t.name for t in threading.enumerate()}
     assert not names & {"footnote-watch", "footnote-feeds"}
     assert service.status().articles > 0
+
+
+async def test_the_bots_watcher_logs_each_skipped_file_once(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    (settings.corpus_dir / "broken.md").write_bytes(b"\xff\xfe not utf-8")
+    service = Footnote(settings, embedder=FakeEmbedder())
+    task = asyncio.create_task(live_background(service)(object()))
+    deadline = time.monotonic() + 20.0
+    while not (settings.data_dir / "index" / "CURRENT").exists():
+        assert time.monotonic() < deadline, "the watcher never built the index"
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30.0)
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records]
+    skipped = [(level, text[:18]) for level, text in logged if "broken.md" in text]
+    assert skipped == [("WARNING", "skipped broken.md:")]
+
