@@ -85,7 +85,8 @@ class Settings(BaseSettings):
     feed_interval: float = Field(900.0, gt=0, description="Seconds between feed polls.")
     add_max_bytes: int = Field(5_000_000, ge=1, description="Largest article file /add takes.")
     allow_private_urls: bool = Field(
-        False, description="Let /add fetch pages on loopback, private or link-local addresses."
+        False,
+        description="Let /add and feeds fetch pages on loopback, private or link-local addresses.",
     )
 
     backend: Literal["files", "milvus"] = Field(

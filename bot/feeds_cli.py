@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.service import Footnote
 from index.build import BuildReport
 from index.feeds import FeedPoller, FeedStore, PollReport
+from index.fetch import address_policy
 from index.watch import LiveIndexer
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,20 @@ def live_indexer(
 ) -> LiveIndexer:
     """A LiveIndexer for service's corpus that also polls its feeds (for `index --watch`, serve)."""
     settings = service.settings
-    poller = FeedPoller(settings.data_dir, settings.corpus_dir)
     return LiveIndexer(
         service.index,
         settings.corpus_dir,
         settings.watch_interval,
         on_report=on_report,
-        poll_feeds=poller.poll,
+        poll_feeds=poller(settings).poll,
         feed_interval=settings.feed_interval,
     )
+
+
+def poller(settings: Settings) -> FeedPoller:
+    """The feed poller of settings: public addresses only unless FOOTNOTE_ALLOW_PRIVATE_URLS."""
+    allowed = address_policy(settings.allow_private_urls)
+    return FeedPoller(settings.data_dir, settings.corpus_dir, allowed=allowed)
 
 
 def live_background(service: Footnote) -> Callable[[object], Coroutine[Any, Any, None]]:
@@ -126,7 +132,7 @@ def poll(
     """Poll every feed now, save new entries into the corpus and index them."""
     service = Footnote(load_settings(data_dir=data_dir, corpus_dir=corpus))
     settings = service.settings
-    report = FeedPoller(settings.data_dir, settings.corpus_dir).poll(force=True)
+    report = poller(settings).poll(force=True)
     _print_poll(report)
     if index and report.changed:
         built = service.index()

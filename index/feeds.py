@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 
 from index.errors import FootnoteError, NotFoundError
+from index.fetch import AddressPolicy, Refused, guarded_opener, is_public
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,6 @@ class PageArticle:
     text: str
 
 
-Fetch = Callable[[str], bytes]
-
-
 def validate_feed_url(url: str) -> str:
     """The URL stripped, if it is an absolute http(s) URL.
 
@@ -185,26 +183,25 @@ def validate_feed_url(url: str) -> str:
     return url
 
 
-def http_get(
-    url: str, settings: FeedSettings, opener: urllib.request.OpenerDirector | None = None
-) -> bytes:
+def http_get(url: str, settings: FeedSettings, allowed: AddressPolicy = is_public) -> bytes:
     """The body of url, fetched with a timeout, a User-Agent and a size limit.
 
-    Args:
-        opener: a urllib opener to fetch with (e.g. one that refuses private addresses).
+    Fetched through the guarded opener (index.fetch): http(s) only, redirects included, and
+    only from addresses that allowed accepts (by default public ones).
 
     Raises:
-        FetchError: any network, HTTP or size problem, with a one-line reason.
+        FetchError: any network, HTTP, size or refused-address problem, with a one-line reason.
     """
     request = urllib.request.Request(url, headers={"User-Agent": settings.user_agent})
-    open_url = opener.open if opener is not None else urllib.request.urlopen
     try:
-        with open_url(request, timeout=settings.timeout) as response:
+        with guarded_opener(allowed).open(request, timeout=settings.timeout) as response:
             body: bytes = response.read(settings.max_bytes + 1)
     except urllib.error.HTTPError as exc:
         raise FetchError(f"HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
         raise FetchError(f"cannot connect: {exc.reason}") from exc
+    except Refused as exc:
+        raise FetchError(str(exc)) from exc
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise FetchError(f"fetch failed: {exc or type(exc).__name__}") from exc
     if len(body) > settings.max_bytes:
@@ -497,14 +494,23 @@ class FeedPoller:
         corpus_dir: Path,
         settings: FeedSettings | None = None,
         *,
-        fetch: Fetch | None = None,
+        allowed: AddressPolicy = is_public,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """A poller whose fetches, feeds and entries alike, go through the guarded opener.
+
+        Args:
+            allowed: the addresses it may fetch from: public ones unless the operator allows
+                private ones (index.fetch.address_policy, FOOTNOTE_ALLOW_PRIVATE_URLS).
+        """
         self.store = FeedStore(data_dir)
         self.corpus_dir = corpus_dir
         self.settings = settings or FeedSettings()
-        self._fetch = fetch or (lambda url: http_get(url, self.settings))
+        self.allowed = allowed
         self._clock = clock
+
+    def _fetch(self, url: str) -> bytes:
+        return http_get(url, self.settings, self.allowed)
 
     def poll(self, *, force: bool = False) -> PollReport:
         """Poll every feed that is due, then retry failed entries that are due.

@@ -5,25 +5,18 @@ the same loader as every other file, and a web page goes through the same fetch 
 as feed entries (index.feeds). Nothing is written until the article has been read and found to
 be new, so a refused article leaves the corpus as it was.
 
-Fetching refuses pages on loopback, private, link-local and other non-public addresses (checked
-on every connection, redirects included, before and after connecting), so a member cannot make
-the bot's host fetch its own network, unless the operator allows it.
+Pages are fetched through the guarded opener (index.fetch): http(s) only, and only from public
+addresses, checked on every connection, redirects included, so a member cannot make the bot's
+host fetch its own network, unless the operator allows private addresses.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
-import ipaddress
-import socket
 import tempfile
 import urllib.error
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 from index.articles import SUFFIXES, Article, load_corpus, load_file
 from index.errors import ArticleError, FootnoteError
@@ -39,6 +32,7 @@ from index.feeds import (
     validate_feed_url,
     write_atomically,
 )
+from index.fetch import NotPublic, address_policy
 
 ADDED_SUBDIR = "added"
 
@@ -145,7 +139,7 @@ def stage_page(
     settings = settings or FeedSettings()
     url = check_url(url)
     try:
-        body = http_get(url, settings, opener=None if allow_private else public_opener())
+        body = http_get(url, settings, address_policy(allow_private))
         page = extract_article(body, EntryHint(url), settings.min_text_chars)
     except FetchError as exc:
         private = _private_cause(exc)
@@ -193,93 +187,12 @@ def _size(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
 
-# --- Fetching only from the public internet ----------------------------------------------------
-
-
-def is_public(address: str) -> bool:
-    """Whether address is a public unicast IP (not loopback, private, link-local, reserved...)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    return ip.is_global and not ip.is_multicast
-
-
-AddressPolicy = Callable[[str], bool]
-"""Whether the bot may connect to an IP address (is_public unless a test narrows it)."""
-
-
-class _PrivateAddress(OSError):
-    """Raised inside a connection; urllib wraps it, stage_page unwraps it."""
-
-
-def _refuse(host: str, address: str, allowed: AddressPolicy) -> None:
-    if not allowed(address):
-        raise _PrivateAddress(
-            f"{host} resolves to {address}, a loopback, private or link-local address; "
-            "I only fetch pages on the public internet."
-        )
-
-
-class _GuardedHTTPConnection(http.client.HTTPConnection):
-    """Connects only to allowed addresses: every address the name resolves to is checked before
-    connecting, and the address actually connected to after (a name that changes its answer in
-    between is caught too). Each redirect opens a connection of its own, checked alike."""
-
-    def __init__(self, *args: Any, allowed: AddressPolicy = is_public, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.allowed = allowed
-
-    def connect(self) -> None:
-        for *_, sockaddr in socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM):
-            _refuse(self.host, str(sockaddr[0]), self.allowed)
-        super().connect()
-        assert self.sock is not None
-        _refuse(self.host, str(self.sock.getpeername()[0]), self.allowed)
-
-
-class _GuardedHTTPSConnection(_GuardedHTTPConnection, http.client.HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, allowed: AddressPolicy) -> None:
-        super().__init__()
-        self.allowed = allowed
-
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(partial(_GuardedHTTPConnection, allowed=self.allowed), req)
-
-
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, allowed: AddressPolicy) -> None:
-        super().__init__()
-        self.allowed = allowed
-
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        connection = partial(_GuardedHTTPSConnection, allowed=self.allowed)
-        return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
-
-
-def public_opener(allowed: AddressPolicy = is_public) -> urllib.request.OpenerDirector:
-    """A urllib opener that connects only to allowed (by default public) addresses.
-
-    It ignores HTTP(S)_PROXY: through a proxy only the proxy's address could be checked, not
-    the page's.
-    """
-    return urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        _GuardedHTTPHandler(allowed),
-        _GuardedHTTPSHandler(allowed),
-    )
-
-
 def _private_cause(exc: BaseException) -> PrivateAddressError | None:
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, urllib.error.URLError) and isinstance(cause.reason, _PrivateAddress):
+        if isinstance(cause, urllib.error.URLError) and isinstance(cause.reason, NotPublic):
             return PrivateAddressError(str(cause.reason))
-        if isinstance(cause, _PrivateAddress):
+        if isinstance(cause, NotPublic):
             return PrivateAddressError(str(cause))
         cause = cause.__cause__ or cause.__context__
     return None

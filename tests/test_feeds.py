@@ -21,6 +21,7 @@ from index.feeds import FeedPoller, FeedSettings, FeedStore, article_filename
 from index.watch import LiveIndexer
 from tests.cli_runner import run_cli
 from tests.fakes import FakeEmbedder
+from tests.web_pages import WebPages
 
 RSS = "application/rss+xml; charset=utf-8"
 HTML = "text/html; charset=utf-8"
@@ -149,6 +150,11 @@ class Clock:
 FAST = FeedSettings(timeout=5.0, retry_base=60.0, retry_max=3600.0, lock_timeout=5.0)
 
 
+def loopback(address: str) -> bool:
+    """127.0.0.1, where the test sites run, plays a public address; 127.0.0.2 stays private."""
+    return address == "127.0.0.1"
+
+
 def serve_article(site: Site, path: str, article: tuple[str, str, list[str]]) -> str:
     return site.serve(path, page(*article))
 
@@ -167,7 +173,7 @@ def test_poll_saves_articles_that_indexing_makes_answerable(
     FeedStore(settings.data_dir).add(feed, now=0.0)
     before = len(load_corpus(settings.corpus_dir).articles)
 
-    report = FeedPoller(settings.data_dir, settings.corpus_dir, FAST).poll()
+    report = FeedPoller(settings.data_dir, settings.corpus_dir, FAST, allowed=loopback).poll()
 
     assert [s.url for s in report.saved] == [solar, glacier]
     assert not report.failures
@@ -201,7 +207,7 @@ def test_failures_are_logged_per_item_and_retried_with_backoff(
     store.add(feed, now=0.0)
     store.add(broken, now=1.0)
     clock = Clock()
-    poller = FeedPoller(data, corpus, FAST, clock=clock)
+    poller = FeedPoller(data, corpus, FAST, allowed=loopback, clock=clock)
 
     with caplog.at_level(logging.WARNING, logger="index.feeds"):
         first = poller.poll()
@@ -241,7 +247,7 @@ def test_backoff_grows_and_gives_up_after_max_attempts(site: Site, tmp_path: Pat
     FeedStore(tmp_path).add(feed, now=0.0)
     clock = Clock()
     settings = FeedSettings(timeout=5.0, retry_base=10.0, max_attempts=3, lock_timeout=5.0)
-    poller = FeedPoller(tmp_path, tmp_path / "corpus", settings, clock=clock)
+    poller = FeedPoller(tmp_path, tmp_path / "corpus", settings, allowed=loopback, clock=clock)
 
     delays = []
     for _ in range(3):
@@ -262,7 +268,7 @@ def test_same_url_or_same_text_is_saved_once(
     store = FeedStore(settings.data_dir)
     store.add(one, now=0.0)
     store.add(two, now=1.0)
-    poller = FeedPoller(settings.data_dir, settings.corpus_dir, FAST)
+    poller = FeedPoller(settings.data_dir, settings.corpus_dir, FAST, allowed=loopback)
 
     first = poller.poll()
     saved = list((settings.corpus_dir / "feeds").glob("*.md"))
@@ -280,6 +286,59 @@ def test_same_url_or_same_text_is_saved_once(
     assert not report.duplicates and report.errors == []
 
 
+def test_feeds_on_private_addresses_are_refused_by_default(site: Site, tmp_path: Path) -> None:
+    solar = serve_article(site, "/news/solar", SOLAR)
+    feed = site.serve("/feed.xml", rss("Wire", [(SOLAR[0], solar)]), RSS)
+    FeedStore(tmp_path).add(feed, now=0.0)
+
+    report = FeedPoller(tmp_path, tmp_path / "corpus", FAST).poll()
+
+    [failure] = report.failures
+    assert failure.url == feed and "127.0.0.1" in failure.reason
+    assert "public internet" in failure.reason
+    assert not report.saved and not site.hits  # refused before connecting
+
+
+def test_feed_entries_on_private_addresses_are_refused_redirects_included(
+    site: Site, tmp_path: Path
+) -> None:
+    # 127.0.0.1 plays the public internet, 127.0.0.2 the private network.
+    inner, outer = WebPages("127.0.0.2"), WebPages("127.0.0.1")
+    try:
+        intranet = inner.add("/secret", page(*GLACIER).decode())
+        hop = outer.redirect("/short", intranet)
+        solar = serve_article(site, "/news/solar", SOLAR)
+        items = [("Secret", intranet), ("Short", hop), (SOLAR[0], solar)]
+        feed = site.serve("/feed.xml", rss("Wire", items), RSS)
+        FeedStore(tmp_path).add(feed, now=0.0)
+
+        report = FeedPoller(tmp_path, tmp_path / "corpus", FAST, allowed=loopback).poll()
+
+        assert [s.url for s in report.saved] == [solar]
+        reasons = {f.url: f.reason for f in report.failures}
+        assert set(reasons) == {intranet, hop}
+        assert all("127.0.0.2" in r and "public internet" in r for r in reasons.values())
+        assert outer.requested == ["/short"] and inner.requested == []
+    finally:
+        inner.close()
+        outer.close()
+
+
+def test_a_feed_entry_linking_a_local_file_is_not_read(site: Site, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.html"
+    secret.write_bytes(page(*GLACIER))
+    links = [secret.as_uri(), f"file://localhost{secret}"]
+    feed = site.serve("/feed.xml", rss("Wire", [("Secret", link) for link in links]), RSS)
+    FeedStore(tmp_path / "data").add(feed, now=0.0)
+    corpus = tmp_path / "corpus"
+
+    report = FeedPoller(tmp_path / "data", corpus, FAST, allowed=lambda address: True).poll()
+
+    assert not report.saved and not (corpus / "feeds").exists()
+    assert len(report.failures) == len(links)
+    assert all("only fetch http:// and https://" in f.reason for f in report.failures)
+
+
 def test_live_indexer_polls_feeds_and_new_entries_become_answerable(
     site: Site, settings: Settings, fake_embedder: FakeEmbedder
 ) -> None:
@@ -288,7 +347,7 @@ def test_live_indexer_polls_feeds_and_new_entries_become_answerable(
     FeedStore(settings.data_dir).add(feed, now=0.0)
     service = Footnote(settings, embedder=fake_embedder)
     service.index()
-    poller = FeedPoller(settings.data_dir, settings.corpus_dir, FAST)
+    poller = FeedPoller(settings.data_dir, settings.corpus_dir, FAST, allowed=loopback)
     live = LiveIndexer(
         service.index, settings.corpus_dir, 0.05, poll_feeds=poller.poll, feed_interval=0.1
     )
@@ -333,6 +392,10 @@ def test_feeds_cli_add_list_poll_remove(
     assert code == 2 and "Error: feed URLs start with http:// or https://" in err
 
     poll = ["feeds", "poll", *data, "--corpus", str(news_corpus)]
+    code, out, err = run_cli(poll, monkeypatch, capsys)  # a feed on loopback: refused
+    assert code == 0 and f"failed: {feed}: cannot connect: 127.0.0.1 resolves to" in err
+    assert "0 new articles" in out and not site.hits
+    monkeypatch.setenv("FOOTNOTE_ALLOW_PRIVATE_URLS", "true")
     code, out, err = run_cli(poll, monkeypatch, capsys)
     assert code == 0, err
     assert f"saved feeds/{article_filename(SOLAR[0], solar)}" in out

@@ -1,7 +1,8 @@
-"""A loopback web server for tests that fetch pages (/add with a URL): real HTTP, no internet."""
+"""Loopback servers for tests that fetch pages (/add, feeds): real HTTP, no internet."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,3 +85,25 @@ class WebPages:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+class Listener:
+    """A TCP port on a loopback address that never accepts: tells whether anything connected."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._sock = socket.socket()
+        self._sock.bind((host, port))
+        self._sock.listen()
+        self._sock.setblocking(False)
+        self.port: int = self._sock.getsockname()[1]
+
+    def connected(self) -> bool:
+        """Whether anything connected (the kernel completes a connection without accept)."""
+        try:
+            self._sock.accept()[0].close()
+        except BlockingIOError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._sock.close()
