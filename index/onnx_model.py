@@ -24,14 +24,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from index.embed import (
-    BUNDLED_MODEL,
-    BUNDLED_SHA256,
-    bundled_model_dir,
-    remember_verified,
-    sha256_file,
-    verified_before,
-)
+from index.checksum import remember_verified, sha256_file, verified_before
+from index.embed import BUNDLED_MODEL, BUNDLED_SHA256, bundled_model_dir
 from index.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -138,7 +132,7 @@ def make_here(target: Path, cache_dir: Path, quantized: bool) -> OnnxMeta:
         fp32 = tmp / "fp32.onnx"
         max_seq_length, dimensions = _export(source, fp32)
         if quantized:
-            _quantize(fp32, tmp / MODEL_FILE)
+            quantize_int8(fp32, tmp / MODEL_FILE)
             fp32.unlink()
         else:
             fp32.replace(tmp / MODEL_FILE)
@@ -206,7 +200,7 @@ def _export(source: Path, out: Path) -> tuple[int, int]:
     return int(config["max_seq_length"]), int(bert.config.hidden_size)
 
 
-def _quantize(fp32: Path, out: Path) -> None:
+def quantize_int8(fp32: Path, out: Path) -> None:
     """Dynamic int8 quantization of the matrix multiplications (weights int8, per channel)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
