@@ -1,14 +1,14 @@
 """Incremental index builds driven by content hashes, published atomically.
 
 Only new or changed articles are chunked and embedded; deleted ones are dropped. Vectors
-are cached while a build runs, so a build that was killed resumes where it stopped.
+are cached while a build runs (index/vector_cache.py), so a build that was killed resumes
+where it stopped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from index.chunk import Chunk, Chunker, ChunkSettings, embed_text
 from index.embed import Embedder
 from index.errors import ArticleError, IndexCorruptError
 from index.store import Manifest, index_dir
+from index.vector_cache import VectorCache
 
 __all__ = ["EMBED_BATCH", "BuildReport", "Progress", "build_index", "build_lock"]
 
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 EMBED_BATCH = 256
+CACHE = "embed-cache.sqlite"
 
 
 @dataclass
@@ -180,7 +182,7 @@ class _Builder:
                 return None
             snapshot = self.backend.open(name)
         except IndexCorruptError as exc:
-            self.report.full_rebuild_reason = f"the published index is damaged ({exc})"
+            self.report.full_rebuild_reason = f"the published index is damaged ({exc.detail})"
             return None
         manifest = snapshot.manifest
         reason = None
@@ -242,16 +244,15 @@ class _Builder:
         """Vectors for texts, from the resume cache where a killed build left them."""
         started = time.perf_counter()
         out = np.zeros((len(texts), self.embedder.dimensions), dtype=np.float32)
-        cache = sqlite3.connect(self.root / "embed-cache.sqlite")
+        cache = VectorCache(self.root / CACHE, self.embedder.dimensions)
         try:
-            cache.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
             prefix = f"{self.embedder.name}\0{self.embedder.backend}\0{self.embedder.dimensions}\0"
             keys = [hashlib.sha256((prefix + t).encode()).hexdigest() for t in texts]
+            cached = cache.get(keys)
             missing: list[int] = []
             for i, key in enumerate(keys):
-                hit = cache.execute("SELECT vec FROM vectors WHERE key = ?", (key,)).fetchone()
-                if hit is not None and len(hit[0]) == 4 * self.embedder.dimensions:
-                    out[i] = np.frombuffer(hit[0], dtype=np.float32)
+                if key in cached:
+                    out[i] = cached[key]
                 else:
                     missing.append(i)
             self.report.chunks_reused = len(texts) - len(missing)
@@ -261,11 +262,7 @@ class _Builder:
                 batch = missing[lo : lo + EMBED_BATCH]
                 vecs = self.embedder.embed([texts[i] for i in batch])
                 out[batch] = vecs
-                cache.executemany(
-                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
-                    [(keys[i], vecs[j].tobytes()) for j, i in enumerate(batch)],
-                )
-                cache.commit()
+                cache.put([(keys[i], vecs[j]) for j, i in enumerate(batch)])
                 if progress:
                     progress(lo + len(batch), len(missing))
             self.report.chunks_embedded = len(missing)
@@ -275,6 +272,6 @@ class _Builder:
         return out
 
     def _clear_cache(self) -> None:
-        path = self.root / "embed-cache.sqlite"
+        path = self.root / CACHE
         if path.exists():
             path.unlink()

@@ -46,9 +46,13 @@ class IndexMissingError(FootnoteError):
 
 
 class IndexCorruptError(FootnoteError):
-    """The published index is damaged or incomplete."""
+    """The published index is damaged or incomplete; a plain `footnote index` rebuilds it."""
 
     exit_code = 4
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the index is damaged: {detail}; `footnote index` rebuilds it")
+        self.detail = detail
 
 
 class IndexMismatchError(FootnoteError):

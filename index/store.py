@@ -2,11 +2,13 @@
 
     <data>/index/CURRENT            name of the published generation (replaced atomically)
     <data>/index/gen-.../           manifest.json, vectors.faiss, meta.sqlite
+                                    (+ *.verified: a file's hash check, remembered)
     <data>/index/build.lock         held by the one running build
     <data>/index/embed-cache.sqlite vectors already computed, so a killed build resumes
 
 Readers only ever open a complete generation; a build writes a new one beside it and
-publishes it by replacing CURRENT.
+publishes it by replacing CURRENT. The manifest holds the sha256 of the vector and database
+files, checked when a generation is opened: damage is an IndexCorruptError, never wrong answers.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from index.checksum import remember_verified, sha256_file, verified_before
 from index.errors import IndexCorruptError, IndexMissingError
 
 if TYPE_CHECKING:
@@ -35,6 +41,12 @@ VECTORS = "vectors.faiss"
 META = "meta.sqlite"
 FILTERS_KEPT = 16  # outlet/date filters whose chunk ids a snapshot keeps
 FILTER_EXACT_MAX = 50_000  # above this many chunks a filtered search goes through faiss
+CHECKED = (VECTORS, META)  # the files whose sha256 the manifest holds
+# A file's hash check is remembered only once it is older than this: a write within the
+# filesystem's timestamp granularity of the last one would leave its ctime as it was.
+SETTLED_NS = 2_000_000_000
+# SQLite's result codes for a damaged or unreadable file (the others are the query's own).
+DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_IOERR")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -83,6 +95,8 @@ class Manifest:
     format: int = FORMAT_VERSION
     # What computed the vectors; indexes made before backends existed were all torch.
     backend: str = "torch"
+    # File name -> sha256 (the files backend); empty in indexes made before checksums.
+    checksums: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -134,11 +148,13 @@ def index_dir(data_dir: Path) -> Path:
 def current_generation(root: Path) -> str | None:
     """The published generation's name, or None when nothing was ever published."""
     try:
-        name = (root / CURRENT).read_text("utf-8").strip()
+        name = (root / CURRENT).read_bytes().decode("utf-8").strip()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise IndexCorruptError(f"cannot read {root / CURRENT}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise IndexCorruptError(f"{root / CURRENT} is not text") from exc
     if not re.fullmatch(r"gen-[\w.-]+", name):
         raise IndexCorruptError(f"{root / CURRENT} names no generation ({name[:40]!r})")
     return name
@@ -162,6 +178,28 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def checksums(directory: Path) -> dict[str, str]:
+    """The sha256 of each checked file of a generation directory, for its manifest."""
+    return {name: sha256_file(directory / name) for name in CHECKED}
+
+
+def verify(path: Path, sha256: str) -> None:
+    """Raise IndexCorruptError unless path hashes to sha256 (remembered while it stays so)."""
+    if verified_before(path, sha256):
+        return
+    try:
+        actual = sha256_file(path)
+        changed = path.stat().st_ctime_ns
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{path} is missing") from exc
+    except OSError as exc:
+        raise IndexCorruptError(f"cannot read {path}: {exc}") from exc
+    if actual != sha256:
+        raise IndexCorruptError(f"{path} does not match its sha256 in the manifest")
+    if time.time_ns() - changed > SETTLED_NS:
+        remember_verified(path, sha256)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -193,8 +231,9 @@ class Snapshot:
 
         self.root = root
         self.generation = generation
-        path = root / generation
+        path = self.path = root / generation
         self.manifest = Manifest.read(path / MANIFEST)
+        self._verify_files(path)
         try:
             self._faiss = faiss.read_index(str(path / VECTORS))
         except RuntimeError as exc:
@@ -213,9 +252,23 @@ class Snapshot:
         # each part, and the generation never changes.
         self._allowed: OrderedDict[Where, np.ndarray] = OrderedDict()
 
+    def _verify_files(self, path: Path) -> None:
+        """Every checked file matches the sha256 its manifest holds."""
+        sums = self.manifest.checksums
+        if not sums:
+            return  # made before checksums: _check runs SQLite's own check instead
+        for name in CHECKED:
+            if name not in sums:
+                raise IndexCorruptError(f"index manifest {path / MANIFEST} has no sha256 of {name}")
+            verify(path / name, sums[name])
+
     def _check(self, path: Path) -> None:
         """The database opens, and database, vectors and manifest agree."""
         try:
+            if not self.manifest.checksums:
+                (result,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
+                if result != "ok":
+                    raise IndexCorruptError(f"database {path / META} fails its check: {result}")
             (count,) = self._db.execute("SELECT count(*) FROM chunks").fetchone()
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"database {path / META} is unreadable: {exc}") from exc
@@ -277,12 +330,12 @@ class Snapshot:
 
     def _filtered(self, where: Where) -> np.ndarray:
         """Chunk ids of articles from where's sources, published on where's dates, ascending."""
-        with self._lock:
+        with self._query() as db:
             if where in self._allowed:
                 self._allowed.move_to_end(where)
                 return self._allowed[where]
             clauses, params = self._where_sql(where)
-            rows = self._db.execute(
+            rows = db.execute(
                 f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {clauses}"
                 " ORDER BY c.id",
                 params,
@@ -330,24 +383,24 @@ class Snapshot:
                 " JOIN chunks c ON c.id = chunks_fts.rowid JOIN articles a ON a.id = c.article_id"
                 f" WHERE chunks_fts MATCH ? AND {clauses} ORDER BY {weights} LIMIT ?"
             )
-        with self._lock:
-            rows = self._db.execute(sql, (query, *params, n)).fetchall()
+        with self._query() as db:
+            rows = db.execute(sql, (query, *params, n)).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def document_frequency(self, word: str) -> int:
         """How many chunks hold word, folded as the keyword index folds words (porter stems)."""
         if not re.fullmatch(r"\w+", word):
             return 0
-        with self._lock:
-            (count,) = self._db.execute(
+        with self._query() as db:
+            (count,) = db.execute(
                 "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (f'body:"{word}"',)
             ).fetchone()
         return int(count)
 
     def hashes(self) -> dict[str, str]:
         """Article id -> content hash of every indexed article."""
-        with self._lock:
-            return dict(self._db.execute("SELECT id, content_hash FROM articles").fetchall())
+        with self._query() as db:
+            return dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
 
     def chunks(self, ids: list[int]) -> dict[int, ChunkRecord]:
         if not ids:
@@ -360,8 +413,8 @@ class Snapshot:
         return rows[0] if rows else None
 
     def _chunk_rows(self, where: str, params: list) -> list[ChunkRecord]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._query() as db:
+            rows = db.execute(
                 "SELECT c.id, c.article_id, c.ordinal, c.start, c.end, c.text, a.title, a.source, "
                 f"a.url, a.published FROM chunks c JOIN articles a ON a.id = c.article_id "
                 f"WHERE {where}",
@@ -370,8 +423,8 @@ class Snapshot:
         return [ChunkRecord(*row) for row in rows]
 
     def article(self, article_id: str) -> ArticleRecord | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._query() as db:
+            row = db.execute(
                 "SELECT id, path, title, source, url, published, text, content_hash, "
                 "(SELECT count(*) FROM chunks WHERE article_id = articles.id) "
                 "FROM articles WHERE id = ?",
@@ -381,13 +434,25 @@ class Snapshot:
 
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article, newest first, with its text left empty."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._query() as db:
+            rows = db.execute(
                 "SELECT id, path, title, source, url, published, '', content_hash, "
                 "(SELECT count(*) FROM chunks WHERE article_id = articles.id) "
                 "FROM articles ORDER BY published DESC, title"
             ).fetchall()
         return [ArticleRecord(*row) for row in rows]
+
+    @contextmanager
+    def _query(self) -> Iterator[sqlite3.Connection]:
+        """The database, one query at a time; damage found while reading is IndexCorruptError
+        (the files were checked at open, but a disk can still fail under a running bot)."""
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.DatabaseError as exc:
+                if not getattr(exc, "sqlite_errorname", "").startswith(DAMAGE):
+                    raise
+                raise IndexCorruptError(f"database {self.path / META}: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

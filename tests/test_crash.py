@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -18,11 +20,13 @@ import pytest
 from bot.config import Settings
 from bot.service import Footnote
 from index.build import BuildReport, build_index
+from index.checksum import sha256_file
 from index.chunk import ChunkSettings
 from index.errors import IndexCorruptError, IndexLockedError
 from index.search import Retriever
 from index.store import CURRENT, META, VECTORS, Snapshot, current_generation, index_dir
 from tests.cli_runner import run_cli
+from tests.damage import garble_middle, garble_pages
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +46,7 @@ CHILD = """
 import sys, time
 from pathlib import Path
 import index.build
+from index.checksum import sha256_file
 from index.chunk import ChunkSettings
 from tests.fakes import FakeEmbedder
 
@@ -265,6 +270,12 @@ CORRUPTIONS = {
         lambda d: (index_dir(d) / CURRENT).write_bytes(b"\x00\x17garbage {"),
         "names no generation",
     ),
+    "garbled database pages": (lambda d: garble_pages(_generation(d) / META), "meta.sqlite"),
+    "garbled vectors": (lambda d: garble_middle(_generation(d) / VECTORS), "vectors.faiss"),
+    "CURRENT not UTF-8": (
+        lambda d: (index_dir(d) / CURRENT).write_bytes(b"\x00\xff"),
+        "CURRENT",
+    ),
     "missing manifest": (lambda d: (_generation(d) / "manifest.json").unlink(), "is missing"),
     "CURRENT names a deleted generation": (
         lambda d: (index_dir(d) / CURRENT).write_text("gen-20000101T000000000000\n"),
@@ -295,8 +306,13 @@ def test_a_damaged_index_is_reported_clearly_and_footnote_index_rebuilds_it(
     with pytest.raises(IndexCorruptError, match=message):
         Retriever(settings.data_dir, FakeEmbedder()).snapshot()
     ask = ["ask", "--data-dir", str(settings.data_dir)]
-    code, _, err = run_cli([*ask, "Who won the chess final?"], monkeypatch, capsys)
-    assert code == 4 and err.startswith("Error: ") and message in err
+    for command in ([*ask, "Who won the chess final?"], ["sources", *cli_dirs[:2]]):
+        code, out, err = run_cli(command, monkeypatch, capsys)
+        assert code == 4 and err.startswith("Error: ") and message in err, (command, err)
+        assert not out and "Traceback" not in err and "Warning" not in err
+    code, out, err = run_cli(["status", *cli_dirs[:2]], monkeypatch, capsys)
+    assert code == 4 and err.startswith("Error: the index is damaged: ") and message in err
+    assert "`footnote index` rebuilds it" in err and not out
 
     code, out, err = run_cli(["index", *cli_dirs], monkeypatch, capsys)
     assert code == 0, err
@@ -306,3 +322,121 @@ def test_a_damaged_index_is_reported_clearly_and_footnote_index_rebuilds_it(
     code, out, err = run_cli([*ask, "Who won the chess championship?"], monkeypatch, capsys)
     assert code == 0, err
     assert "Nandakumar" in out
+
+
+def test_index_rebuild_recovers_from_a_current_that_is_not_utf8(
+    settings: Settings,
+    fake_model: None,
+    cli_dirs: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    built = build_index(settings.corpus_dir, settings.data_dir, FakeEmbedder(), settings.chunking)
+    (index_dir(settings.data_dir) / CURRENT).write_bytes(b"\x00\xff")
+
+    code, out, err = run_cli(["index", "--rebuild", *cli_dirs], monkeypatch, capsys)
+    assert code == 0, err
+    assert f"index: {built.articles_total} articles, {built.chunks_total} chunks" in out
+
+
+class FailingEmbedder(FakeEmbedder):
+    """Embeds one batch, then fails as a killed build would stop."""
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if self.embedded:
+            raise RuntimeError("killed")
+        return super().embed(texts, batch_size)
+
+
+def _interrupted_build(corpus: Path, data: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """A build of corpus that stops after its first batch, leaving the vector cache behind."""
+    write_articles(corpus, TOWNS)
+    monkeypatch.setattr("index.build.EMBED_BATCH", 8)
+    with pytest.raises(RuntimeError, match="killed"):
+        build(corpus, data, FailingEmbedder())
+    monkeypatch.undo()
+    return cached_vectors(data)
+
+
+def test_a_vector_cache_entry_that_fails_its_check_is_embedded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, data, clean = tmp_path / "corpus", tmp_path / "data", tmp_path / "clean"
+    cached = _interrupted_build(corpus, data, monkeypatch)
+    assert cached == 8
+    # Damage SQLite cannot see: the bytes of one vector changed, its length kept.
+    with closing(sqlite3.connect(index_dir(data) / "embed-cache.sqlite")) as db:
+        [(table,)] = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        key, vec = db.execute(f"SELECT key, vec FROM {table} LIMIT 1").fetchone()
+        garbled = bytes(b ^ 0x5A for b in vec)
+        db.execute(f"UPDATE {table} SET vec = ? WHERE key = ?", (garbled, key))
+        db.commit()
+
+    embedder = FakeEmbedder()
+    resumed = build(corpus, data, embedder)
+    build(corpus, clean)
+
+    assert resumed.chunks_reused == cached - 1
+    assert _same(dump(data), dump(clean))
+
+
+def test_a_damaged_vector_cache_is_not_used_and_the_build_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, data, clean = tmp_path / "corpus", tmp_path / "data", tmp_path / "clean"
+    assert _interrupted_build(corpus, data, monkeypatch) == 8
+    garble_pages(index_dir(data) / "embed-cache.sqlite")
+
+    resumed = build(corpus, data, FakeEmbedder())
+    build(corpus, clean)
+
+    assert resumed.published
+    assert _same(dump(data), dump(clean))
+
+
+def test_an_index_made_before_checksums_is_checked_by_sqlite(settings: Settings) -> None:
+    build_index(settings.corpus_dir, settings.data_dir, FakeEmbedder(), settings.chunking)
+    manifest_path = _generation(settings.data_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    del manifest["checksums"]
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    Snapshot.open_current(settings.data_dir).close()  # still opens
+
+    garble_pages(_generation(settings.data_dir) / META)
+    with pytest.raises(IndexCorruptError, match=r"meta\.sqlite"):
+        Snapshot.open_current(settings.data_dir)
+
+
+def test_damage_found_while_a_generation_is_open_is_reported_as_damage(
+    settings: Settings,
+) -> None:
+    build_index(settings.corpus_dir, settings.data_dir, FakeEmbedder(), settings.chunking)
+    snapshot = Snapshot.open_current(settings.data_dir)
+    try:
+        garble_pages(_generation(settings.data_dir) / META)  # a disk failing under a running bot
+        with pytest.raises(IndexCorruptError, match=r"meta\.sqlite"):
+            snapshot.articles()
+    finally:
+        snapshot.close()
+
+
+def test_a_files_hash_check_is_remembered_until_it_changes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index(settings.corpus_dir, settings.data_dir, FakeEmbedder(), settings.chunking)
+    hashed: list[str] = []
+
+    def counting_sha256(path: Path) -> str:
+        hashed.append(path.name)
+        return sha256_file(path)
+
+    monkeypatch.setattr("index.store.sha256_file", counting_sha256)
+    monkeypatch.setattr("index.store.SETTLED_NS", 0)  # the files are seconds old
+    for _ in range(2):
+        Snapshot.open_current(settings.data_dir).close()
+    assert sorted(hashed) == [META, VECTORS]  # hashed on the first open only
+
+    time.sleep(0.05)  # past the filesystem's timestamp granularity
+    garble_middle(_generation(settings.data_dir) / VECTORS)
+    with pytest.raises(IndexCorruptError, match=r"vectors\.faiss does not match its sha256"):
+        Snapshot.open_current(settings.data_dir)

@@ -43,6 +43,8 @@ from bot.discord.render import (
 from bot.discord.replies import APOLOGY
 from bot.service import Footnote
 from index.errors import ConfigError
+from index.store import CURRENT, META, VECTORS
+from tests.damage import garble_middle, garble_pages
 from tests.fake_discord import (
     EPHEMERAL,
     TOKEN,
@@ -612,6 +614,31 @@ async def test_a_broken_index_reaches_the_user(
     assert reply["id"] == interaction.original_id
     assert reply["content"] == "The index is damaged: someone allowed to /reindex can rebuild it."
     assert str(tmp_path) not in reply["content"]  # the host's paths are for its log
+
+
+DAMAGES: dict[str, Callable[[Path], None]] = {
+    "garbled database pages": lambda gen: garble_pages(gen / META),
+    "garbled vectors": lambda gen: garble_middle(gen / VECTORS),
+    "CURRENT not UTF-8": lambda gen: (gen.parent / CURRENT).write_bytes(b"\x00\xff"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+async def test_a_damaged_index_is_told_to_members_and_reindex_rebuilds_it(
+    fake: FakeDiscord, start_bot: StartBot, service: Footnote, damage: str
+) -> None:
+    generation = next((service.settings.data_dir / "index").glob("gen-*"))
+    DAMAGES[damage](generation)
+    await start_bot()
+    damaged = "The index is damaged: someone allowed to /reindex can rebuild it."
+    for command, options in (("ask", {"question": BRIDGE}), ("status", {})):
+        reply = await reply_to(fake, await fake.slash(command, options))
+        assert reply["content"] == damaged, command
+
+    reply = await reply_to(fake, await fake.slash("reindex", by="alice"))
+    assert "now holds **7** articles" in reply["content"], reply["content"]
+    reply = await reply_to(fake, await fake.slash("status"))
+    assert "**7** articles" in reply["content"], reply["content"]
 
 
 class FailingIndex(Footnote):

@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from index.store import (
     VECTORS,
     Manifest,
     Snapshot,
+    checksums,
     connect,
     current_generation,
     fsync_path,
@@ -189,6 +191,7 @@ class FilesStaging:
         self.db.commit()
         self.db.close()
         faiss.write_index(fit_index(self.vectors), str(tmp / VECTORS))
+        manifest = replace(manifest, checksums=checksums(tmp))
         (tmp / MANIFEST).write_text(manifest.to_json(), "utf-8")
         for path in (tmp / VECTORS, tmp / META, tmp / MANIFEST, tmp):
             fsync_path(path)
