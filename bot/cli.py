@@ -12,13 +12,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bot.answer import Answer
 from bot.config import load_settings
 from bot.conversation import ConversationStore, Turn
 from bot.feeds_cli import feeds_app
 from bot.render import answer_text, passage_text
 from bot.service import Footnote
 from index.build import BuildReport
-from index.errors import FootnoteError, NotFoundError, QuestionError
+from index.errors import DataDirError, FootnoteError, NotFoundError
 
 app = typer.Typer(
     help="Footnote: answers about your news articles, with citations anyone can check.",
@@ -43,6 +44,11 @@ def _say(text: str) -> None:
     """Plain text to stdout: already wrapped, never re-wrapped or colour-marked."""
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def _note(text: str) -> None:
+    """One line on stderr, as written (no markup, never wrapped)."""
+    err.print(text, highlight=False, markup=False)
 
 
 def _service(data_dir: Path | None = None, corpus: Path | None = None) -> Footnote:
@@ -134,11 +140,14 @@ def ask(
     """Answer a question from the indexed articles, with numbered citations."""
     service = _service(data_dir)
     answer = service.ask(question, k)
-    service.remember(answer)
     if as_json:
         sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         _say(answer_text(answer))
+    try:
+        service.remember(answer)  # after the answer is out: a read-only data dir loses nothing
+    except DataDirError as exc:
+        _note(f"{exc}; `footnote show` cannot open this answer's sources.")
 
 
 @app.command()
@@ -179,12 +188,7 @@ def chat(data_dir: DataDir = None) -> None:
     afresh, `show N` opens a passage, an empty line quits)."""
     service = _service(data_dir)
     service.status()  # fail early if there is no index
-    store = ConversationStore(
-        service.settings.data_dir / "conversations.sqlite3",
-        ttl_seconds=service.settings.conversation_minutes * 60,
-    )
-    if store.turns(CHAT):
-        err.print("Continuing the conversation from before (`new` starts afresh).")
+    conversation = _ChatConversation(service)
     last = None
     while True:
         try:
@@ -194,7 +198,7 @@ def chat(data_dir: DataDir = None) -> None:
         if not line or line in {"quit", "exit"}:
             break
         if line == "new":
-            store.forget(CHAT)
+            conversation.forget()
             continue
         try:
             if line.startswith("show ") and line[5:].strip().isdigit():
@@ -203,12 +207,63 @@ def chat(data_dir: DataDir = None) -> None:
                 source = last.source(int(line[5:]))
                 _say(passage_text(source) if source else "No such source.")
                 continue
-            last = service.ask(line, history=store.turns(CHAT))
-            store.add(CHAT, Turn.of(last))
-            service.remember(last)
+            last = service.ask(line, history=conversation.turns())
             _say(answer_text(last, show="show N"))
-        except (QuestionError, NotFoundError) as exc:
-            err.print(f"{exc}", highlight=False, markup=False)
+            conversation.add(last)
+        except FootnoteError as exc:  # said in one line; the session goes on
+            _note(str(exc))
+
+
+class _ChatConversation:
+    """The chat's turns and last answer, kept in the data directory so that the next chat goes on
+    from them; where it cannot be written, kept for this session only, which is said once."""
+
+    def __init__(self, service: Footnote) -> None:
+        self.service = service
+        self._session: list[Turn] = []
+        self._store: ConversationStore | None = None
+        self._said = False
+        try:
+            self._store = ConversationStore(
+                service.settings.data_dir / "conversations.sqlite3",
+                ttl_seconds=service.settings.conversation_minutes * 60,
+            )
+            if self._store.turns(CHAT):
+                err.print("Continuing the conversation from before (`new` starts afresh).")
+        except DataDirError as exc:
+            self._not_kept(exc)
+
+    def turns(self) -> list[Turn]:
+        if self._store is not None:
+            try:
+                return self._store.turns(CHAT)
+            except DataDirError as exc:
+                self._not_kept(exc)
+        return list(self._session)
+
+    def add(self, answer: Answer) -> None:
+        turn = Turn.of(answer)
+        self._session.append(turn)
+        try:
+            if self._store is not None:
+                self._store.add(CHAT, turn)
+            self.service.remember(answer)
+        except DataDirError as exc:
+            self._not_kept(exc)
+
+    def forget(self) -> None:
+        self._session.clear()
+        if self._store is not None:
+            try:
+                self._store.forget(CHAT)
+            except DataDirError as exc:
+                self._not_kept(exc)
+
+    def _not_kept(self, exc: DataDirError) -> None:
+        if not self._said:
+            _note(f"{exc}; this session's questions and answers are not kept.")
+            self._said = True
+        self._store = None
 
 
 @app.command()

@@ -98,7 +98,8 @@ def add(url: FeedUrl, data_dir: DataDir = None) -> None:
 @feeds_app.command("list")
 def list_feeds(data_dir: DataDir = None) -> None:
     """List the feeds with their articles saved, entries failing and last error."""
-    feeds = FeedStore(load_settings(data_dir=data_dir).data_dir).feeds()
+    store = FeedStore(load_settings(data_dir=data_dir).data_dir)
+    feeds = store.feeds() if store.path.exists() else []  # listing writes nothing
     if not feeds:
         typer.echo("No feeds yet: add one with `footnote feeds add URL`.")
     for feed in feeds:

@@ -18,7 +18,7 @@ from index.backends.files import FilesBackend
 from index.build import BuildReport, Progress, build_index
 from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
 from index.embed_onnx import OnnxEmbedder
-from index.errors import ConfigError, NotFoundError
+from index.errors import ConfigError, DataDirError, NotFoundError
 from index.search import Passage, Retriever, SearchSettings, clean_question
 from index.store import ArticleRecord, Manifest
 
@@ -228,11 +228,19 @@ class Footnote:
         return self.settings.data_dir / "last-answer.json"
 
     def remember(self, answer: Answer) -> None:
+        """Keep answer as the last one, for `footnote show N`.
+
+        Raises:
+            DataDirError: the data directory cannot be written.
+        """
         path = self._last_answer_path
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(answer.to_dict(), ensure_ascii=False), "utf-8")
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(answer.to_dict(), ensure_ascii=False), "utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise DataDirError(f"cannot write {exc.filename or path}: {exc.strerror}") from exc
 
     def last_answer(self) -> Answer:
         try:

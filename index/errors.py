@@ -79,6 +79,12 @@ class NotFoundError(FootnoteError):
     exit_code = 2
 
 
+class DataDirError(FootnoteError):
+    """The data directory cannot be written (a read-only mount, or another user's folder)."""
+
+    exit_code = 8
+
+
 class IndexUnavailableError(FootnoteError):
     """The index's storage (a Milvus server) cannot be reached or refused the request."""
 

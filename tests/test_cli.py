@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -168,4 +173,58 @@ def test_errors_and_skipped_files_are_one_line_each(  # type: ignore[no-untyped-
     assert [line.split(":")[0] for line in lines] == ["skipped bad.md", "skipped nothing.html"]
     noise = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert not noise  # no log line repeats a skip, and trafilatura's "discarding data" is quiet
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """path and everything under it unwritable, for real: root ignores permission bits, so a
+    test running as root runs as nobody meanwhile (the kernel then refuses every write)."""
+    modes = {p: p.stat().st_mode for p in [path, *path.rglob("*")]}
+    for p in modes:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    as_root = os.geteuid() == 0
+    try:
+        if as_root:
+            os.seteuid(65534)
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+        for p, mode in modes.items():
+            p.chmod(mode)
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary directory any user can reach (pytest's tmp_path is its owner's alone)."""
+    path = Path(tempfile.mkdtemp(prefix="footnote-test-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)
+
+
+def test_a_read_only_data_directory_loses_no_answer(  # type: ignore[no-untyped-def]
+    run, monkeypatch: pytest.MonkeyPatch, open_tmp: Path
+) -> None:
+    data = open_tmp / "data"
+    monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(data))
+    run("index")
+    lines = iter(["Who won the national chess championship?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    run("chat")  # the data directory holds a conversation and a last answer
+    with read_only(data):
+        code, out, err = run("ask", "How much did the bridge cost?")
+        # The answer comes first; that it cannot be kept for `footnote show` is one line.
+        assert code == 0 and "1.2 billion dollars" in out
+        assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+        code, out, err = run("index")
+        assert code == 8 and err.count("\n") == 1 and "cannot write" in err
+        code, out, err = run("feeds", "list")
+        assert code == 0 and "No feeds yet" in out and not err
+        lines = iter(["How much did the bridge cost?", "show 1", "What about the tunnel?", ""])
+        code, out, err = run("chat")
+        assert code == 0 and "1.2 billion dollars" in out and "»" in out
+        assert err.count("\n") == 1 and "cannot write" in err
 

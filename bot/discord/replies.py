@@ -10,6 +10,7 @@ import discord
 from bot.discord.render import clip
 from index.errors import (
     CorpusError,
+    DataDirError,
     FootnoteError,
     IndexCorruptError,
     IndexLockedError,
@@ -44,6 +45,7 @@ HOST_PROBLEMS: tuple[tuple[type[FootnoteError], str], ...] = (
         CorpusError,
         "The bot cannot read its articles folder; its operator will find why in the log.",
     ),
+    (DataDirError, "The bot cannot write its data folder; its operator will find why in the log."),
 )
 
 

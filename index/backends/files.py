@@ -16,7 +16,7 @@ from filelock import FileLock, Timeout
 from index.ann import fit_index
 from index.articles import Article
 from index.chunk import Chunk
-from index.errors import IndexLockedError
+from index.errors import DataDirError, IndexLockedError
 from index.store import (
     CURRENT,
     MANIFEST,
@@ -40,14 +40,16 @@ if TYPE_CHECKING:
 def build_lock(data_dir: Path) -> Iterator[None]:
     """Hold the one-builder-at-a-time lock of data_dir's index."""
     root = index_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(root / "build.lock"), timeout=0)
     try:
+        root.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout as exc:
         raise IndexLockedError(
             f"another build is running on {root} (it holds build.lock); wait for it to finish"
         ) from exc
+    except OSError as exc:  # a read-only data directory: no build can publish there
+        raise DataDirError(f"cannot write {exc.filename or root}: {exc.strerror}") from exc
     try:
         yield
     finally:
