@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from bot.answer import Answer, Source
+from bot.links import quote_link
 
 
 def answer_text(answer: Answer, width: int = 100, show: str = "footnote show N") -> str:
@@ -25,7 +26,7 @@ def answer_text(answer: Answer, width: int = 100, show: str = "footnote show N")
     for s in answer.sources:
         lines.append(f"[{s.n}] {s.label()}")
         if s.url:
-            lines.append(f"    {s.url}")
+            lines.append(f"    {quote_link(s.url, s.snippet)}")
         lines.append(textwrap.indent(textwrap.fill(f"“{s.snippet}”", width - 4), "    "))
     if answer.sources:
         lines += ["", f"See a cited passage in full: {show}"]
@@ -41,7 +42,7 @@ def passage_text(source: Source, width: int = 100) -> str:
         body = f"{body[:rel_start]}»{body[rel_start:rel_end]}«{body[rel_end:]}"
     head = [f"[{source.n}] {source.label()}"]
     if source.url:
-        head.append(source.url)
+        head.append(quote_link(source.url, source.snippet))
     head.append(
         f"article {source.article_id}, characters {source.passage_start}-{source.passage_end}"
     )

@@ -14,6 +14,7 @@ from typing import Any
 import discord
 
 from bot.answer import Answer, Source
+from bot.links import quote_link
 from bot.service import Status
 from index.articles import display_date
 from index.build import BuildReport
@@ -59,6 +60,15 @@ def clip(text: str, limit: int) -> str:
 def is_web_url(url: str) -> bool:
     """Only http(s) urls become links: Discord rejects other schemes in buttons and embeds."""
     return bool(re.match(r"https?://[^\s/]+", url or "")) and len(url) <= BUTTON_URL_LIMIT
+
+
+def source_link(source: Source, limit: int = BUTTON_URL_LIMIT) -> str | None:
+    """The source's web link, opening at its quote (a text fragment) when the link fits in
+    limit characters, else its plain url; None when it is not an http(s) url."""
+    if not is_web_url(source.url):
+        return None
+    link = quote_link(source.url, source.snippet)
+    return link if len(link) <= min(limit, BUTTON_URL_LIMIT) else source.url
 
 
 def embed_length(embed: dict[str, Any]) -> int:
@@ -136,8 +146,9 @@ def source_field(source: Source, value_limit: int = EMBED_FIELD_VALUE_LIMIT) -> 
     meta = " · ".join(p for p in (source.source, source.date) if p)
     if meta:
         lines.append(f"*{verbatim(meta)}*")
-    if is_web_url(source.url):
-        lines.append(f"<{source.url}>")
+    link = source_link(source, value_limit // 2)  # the quote keeps at least half the room
+    if link:
+        lines.append(f"<{link}>")
     head = "\n".join(lines)
     room = value_limit - len(head) - (1 if head else 0) - len("> “”")
     quote = f"> “{clip(verbatim(source.snippet), max(room, 1))}”"
