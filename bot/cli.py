@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -188,6 +189,10 @@ def chat(data_dir: DataDir = None) -> None:
     afresh, `show N` opens a passage, an empty line quits)."""
     service = _service(data_dir)
     service.status()  # fail early if there is no index
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # A line that is not UTF-8 reaches the question check (one line, and the session goes
+        # on) instead of failing input() itself.
+        sys.stdin.reconfigure(errors="surrogateescape")
     conversation = _ChatConversation(service)
     last = None
     while True:

@@ -18,7 +18,7 @@ from index.backends.files import FilesBackend
 from index.build import BuildReport, Progress, build_index
 from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
 from index.embed_onnx import OnnxEmbedder
-from index.errors import ConfigError, DataDirError, NotFoundError
+from index.errors import ConfigError, DataDirError, IndexMissingError, NotFoundError
 from index.search import Passage, Retriever, SearchSettings, clean_question
 from index.store import ArticleRecord, Manifest
 
@@ -122,6 +122,20 @@ class Footnote:
 
     @property
     def retriever(self) -> Retriever:
+        """The retriever over the published index (the model loads on first use).
+
+        Raises:
+            IndexMissingError: no index has been built yet (said before the model loads: the
+                first use of the ONNX backend exports the model, about 20 s).
+        """
+        with self._lock:
+            if self._retriever is not None:
+                return self._retriever
+        if self.backend.current() is None:
+            raise IndexMissingError(
+                f"no index in {self.backend.describe()} yet: run `footnote index` to build one "
+                "from the corpus"
+            )
         embedder = self.embedder
         with self._lock:
             if self._retriever is None:

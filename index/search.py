@@ -239,11 +239,17 @@ def clean_question(question: str) -> str:
     """The question with whitespace folded.
 
     Raises:
-        QuestionError: empty, or longer than MAX_QUESTION_CHARS.
+        QuestionError: empty, not UTF-8 text, or longer than MAX_QUESTION_CHARS.
     """
     text = " ".join((question or "").split())
     if not text:
         raise QuestionError("Please ask a question: the text was empty.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # bytes a terminal or an argument could not decode
+        raise QuestionError(
+            "The question holds bytes that are not UTF-8 text; please type it again."
+        ) from exc
     if len(text) > MAX_QUESTION_CHARS:
         raise QuestionError(
             f"Questions are limited to {MAX_QUESTION_CHARS:,} characters; yours has {len(text):,}. "

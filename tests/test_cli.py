@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -227,4 +228,62 @@ def test_a_read_only_data_directory_loses_no_answer(  # type: ignore[no-untyped-
         code, out, err = run("chat")
         assert code == 0 and "1.2 billion dollars" in out and "»" in out
         assert err.count("\n") == 1 and "cannot write" in err
+
+
+def test_no_index_is_said_before_the_model_loads(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    loaded: list[object] = []  # making the ONNX model takes ~20 s the first time
+    monkeypatch.setattr(bot.service, "make_embedder", lambda settings: loaded.append(settings))
+    for args in (("ask", "How much?"), ("chat",)):
+        code, _, err = run(*args)
+        assert code == 3 and "no index" in err
+    assert not loaded
+
+
+def test_a_question_that_is_not_utf8_is_one_line(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    # What Python makes of `footnote ask $'chess \xff'`: the byte as a lone surrogate.
+    code, out, err = run("ask", "chess \udcff")
+    assert code == 2 and "UTF-8" in err and err.count("\n") == 1 and not out
+
+
+def test_chat_goes_on_after_a_line_that_is_not_utf8(
+    tmp_path: Path, news_corpus: Path
+) -> None:
+    """Through a real stdin (not UTF-8 bytes and all), as a terminal would send them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FOOTNOTE_", "DISCORD_"))}
+    env |= {
+        "FOOTNOTE_DATA_DIR": str(tmp_path / "data"),
+        "FOOTNOTE_CORPUS_DIR": str(news_corpus),
+        "FOOTNOTE_MIN_SIMILARITY": "0.2",
+        "FOOTNOTE_MIN_CONFIDENCE": "0.6",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    script = (
+        "import sys, bot.service\n"
+        "from tests.fakes import FakeEmbedder\n"
+        "bot.service.make_embedder = lambda settings: FakeEmbedder()\n"
+        "from bot.cli import main\n"
+        "sys.argv = ['footnote', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    repo = Path(__file__).parent.parent
+
+    def footnote(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script, *args],
+            input=stdin.decode("utf-8", "surrogateescape"),
+            env=env,
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            timeout=120,
+        )
+
+    assert footnote("index").returncode == 0
+    chat = footnote("chat", stdin=b"chess \xff\nHow much did the bridge cost?\n\n")
+    assert chat.returncode == 0, chat.stderr
+    assert "UTF-8" in chat.stderr and "Traceback" not in chat.stderr
+    assert "1.2 billion dollars" in chat.stdout
 
