@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -211,3 +212,18 @@ def test_tests_pass_after_a_user_adds_articles_to_corpus(tmp_path: Path) -> None
         cwd=copy, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout[-2000:]
+
+
+def test_what_html_reading_imports_is_declared() -> None:
+    """trafilatura needs lxml_html_clean, which the pip of Python 3.11 does not install through
+    justext's lxml[html_clean] extra: the project names it itself."""
+    import tomllib
+
+    import lxml_html_clean  # noqa: F401 - installed, and trafilatura imports with it
+    import trafilatura  # noqa: F401
+
+    pyproject = Path(__file__).parent.parent / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=\[ ;]", d)[0].lower().replace("-", "_") for d in declared}
+    assert {"trafilatura", "lxml_html_clean"} <= names
+
