@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     min_confidence: float = Field(
         0.95, ge=0.0, le=3.0, description="Answer only when the best sentences are this sure."
     )
+    reader_dir: Path | None = Field(
+        None, description="The reader model's folder (default: the one shipped with Footnote)."
+    )
+    min_margin: float = Field(
+        0.0,
+        ge=-20.0,
+        le=20.0,
+        description="Answer only when the reader's best span beats 'no answer' by this much.",
+    )
     torch_threads: int = Field(
         1, ge=0, description="torch backend: CPU threads for the model; 0: all cores."
     )

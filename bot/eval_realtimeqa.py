@@ -91,6 +91,8 @@ class Outcome:
     shown: str
     kind: str
     ms: float
+    # The reader's margin of the short answer (score - no-answer score), when it read one.
+    margin: float | None = None
 
 
 def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: float) -> Outcome:
@@ -125,7 +127,15 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         shown=answer.text,
         kind=answer.kind,
         ms=ms,
+        margin=_margin(answer),
     )
+
+
+def _margin(answer: Answer) -> float | None:
+    short = answer.short
+    if short is None or short.score is None or short.no_answer is None:
+        return None
+    return round(short.score - short.no_answer, 3)
 
 
 @dataclass(frozen=True)

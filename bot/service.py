@@ -11,8 +11,11 @@ from pathlib import Path
 
 from bot.answer import Answer, AnswerSettings, compose_answer
 from bot.answer.generate import Generator, LLMSettings, OnSentence
+from bot.answer.read import passage_reader
 from bot.config import Settings
 from bot.conversation import Turn, resolve
+from bot.reader.model import SHIPPED_DIR
+from bot.reader.model import Reader as SpanReader
 from index.backends import Backend, Reader
 from index.backends.files import FilesBackend
 from index.build import BuildReport, Progress, build_index
@@ -88,6 +91,7 @@ class Footnote:
         self._lock = threading.Lock()
         self._retriever: Retriever | None = None
         self._generator: Generator | None = None
+        self._reader: SpanReader | None = None
 
     @property
     def generator(self) -> Generator | None:
@@ -119,6 +123,14 @@ class Footnote:
             if self._embedder is None:
                 self._embedder = make_embedder(self.settings)
             return self._embedder
+
+    @property
+    def reader(self) -> SpanReader:
+        """The trained reader (loaded once; ModelError when its files are missing or damaged)."""
+        with self._lock:
+            if self._reader is None:
+                self._reader = SpanReader(self.settings.reader_dir or SHIPPED_DIR)
+            return self._reader
 
     @property
     def retriever(self) -> Retriever:
@@ -201,9 +213,11 @@ class Footnote:
             question,
             passages,
             retriever.sentences,
+            passage_reader(self.reader),
             AnswerSettings(
                 min_similarity=self.settings.min_similarity,
                 min_confidence=self.settings.min_confidence,
+                min_margin=self.settings.min_margin,
             ),
             query=queries[0],
             weigh=self.word_weights(snapshot),

@@ -200,8 +200,9 @@ def _export(source: Path, out: Path) -> tuple[int, int]:
     return int(config["max_seq_length"]), int(bert.config.hidden_size)
 
 
-def quantize_int8(fp32: Path, out: Path) -> None:
-    """Dynamic int8 quantization of the matrix multiplications (weights int8, per channel)."""
+def quantize_int8(fp32: Path, out: Path, ops: tuple[str, ...] = ("MatMul",)) -> None:
+    """Dynamic int8 quantization of the matrix multiplications (weights int8, per channel);
+    ops may add "Gather" (the token embeddings: a quarter of the file's size)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
@@ -209,7 +210,7 @@ def quantize_int8(fp32: Path, out: Path) -> None:
         str(out),
         weight_type=QuantType.QInt8,
         per_channel=True,
-        op_types_to_quantize=["MatMul"],
+        op_types_to_quantize=list(ops),
     )
 
 

@@ -1,8 +1,12 @@
 """Passages -> an answer: the short answer first, then the quotes that support it, each cited.
 
-Reads the question first (question.py), scores the sentences of the passages (evidence.py),
-then picks an answer that fits the kind asked for and the question's constraints, or abstains.
-Every quote and every short answer span is an exact span of its article.
+Reads the question first (question.py) and scores the passages' sentences for quoting
+(evidence.py). A question asking for something (who, what, which, how many ...) is answered by
+the trained reader (bot/reader): it reads the question against the best passages and gives
+each passage's best span and its no-answer score; the best span over the bar is the short
+answer, and the sentence holding it the first quote; when no passage clears the bar, Footnote
+says it found no answer. Yes/no questions are answered from the evidence for each of their
+parts. Every quote and every short answer span is an exact span of its article.
 """
 
 from __future__ import annotations
@@ -19,15 +23,12 @@ from bot.answer.evidence import (
     Evidence,
     Weigh,
     Weights,
-    common_words,
     contradicts_years,
     gather,
     score,
 )
-from bot.answer.extract import ORG_WORDS, Candidate, candidates
 from bot.answer.model import Answer, Claim, ShortAnswer, Source
 from bot.answer.question import (
-    OFFICES,
     Kind,
     Question,
     agreeing_option,
@@ -36,17 +37,11 @@ from bot.answer.question import (
     name_phrases,
     words_of,
 )
+from bot.answer.read import Read, Reading
 from index.embed import Embedder
 from index.rerank import coverage
 from index.search import OutletMatcher, Passage
 
-# Kinds whose answer is a name, figure or date: no sentence holding one means no answer.
-STRICT_KINDS = frozenset(
-    {Kind.PERSON, Kind.ORGANISATION, Kind.PLACE, Kind.DATE, Kind.NUMBER, Kind.MONEY, Kind.PERCENT}
-)
-# A candidate fitting the kind asked for less than this is surely of another kind (a place or
-# an organisation for "who"): no answer, and no reason to quote its sentence.
-MIN_FIT = 0.5
 MAX_QUOTE_CHARS = 600
 
 
@@ -60,24 +55,21 @@ class AnswerSettings:
     # Abstain when more than this share of the names/numbers asked about appear in no passage
     # ("Who is the CEO of Tesla?" over articles that never mention Tesla).
     max_missing_names: float = 0.34
-    # How sure the best sentences must make us that they answer this question: cosine plus
-    # the share of the question's word weight (rare words weigh more) and of its names that
-    # the sentence, its context and headline hold (see _confidence). Tuned on the dev splits.
+    # Yes/no questions: how sure the best sentences must make us that they are about this
+    # question: cosine plus the share of the question's word weight (rare words weigh more)
+    # and of its names that the sentence, its context and headline hold (see _confidence).
     min_confidence: float = 0.95
-    # The same for a multi-part question whose asking part has no sentence of its own.
-    min_part_confidence: float = 0.7
-    # ... and for a question about several outlets' reports, from its best sentences together
-    # (tuned on MultiHop-RAG dev; null questions still abstain .95).
+    # ... for a question about several outlets' reports, from its best sentences together.
     min_several_confidence: float = 0.85
-    # The bar is this much lower when the best sentences hold a short answer sure to be of the
-    # kind asked: a figure of that kind, a gazetteer place, or a name two articles give.
-    sure_answer_discount: float = 0.05
+    # The reader's bar: the best span's score over the passage's no-answer score. One
+    # calibrated number for every kind of question, tuned on the dev splits.
+    min_margin: float = 0.0
     # Each part of a multi-part question needs a sentence holding this share of its words;
     # the parts of a yes/no question, whose claims are paraphrased more, this share.
     min_part_coverage: float = 0.3
     min_yes_no_part_coverage: float = 0.25
-    # Sentences whose short-answer candidates are weighed against each other.
-    answer_pool: int = 4
+    # Passages the reader reads (the best first; the article lead of the best one joins them).
+    read_passages: int = 6
     nearest_sources: int = 3
     weights: Weights = field(default_factory=Weights)
 
@@ -86,6 +78,7 @@ def compose_answer(
     question: str,
     passages: list[Passage],
     embedder: Embedder,
+    reader: Read,
     settings: AnswerSettings | None = None,
     *,
     query: np.ndarray | None = None,
@@ -100,6 +93,7 @@ def compose_answer(
         question: the cleaned question.
         passages: retrieved passages, best first.
         embedder: embeds the candidate sentences.
+        reader: reads the question against passages (bot/answer/read.py).
         settings: thresholds and weights.
         query: the question's vector, if retrieval already computed it.
         weigh: a word's weight (rarer words weigh more); every word weighs 1 if not given.
@@ -127,8 +121,7 @@ def compose_answer(
     gathered = [
         e for e in everything if not (contradicts_years(q, e) or e.passage.chunk_id in stale)
     ]
-    common = common_words(passages)
-    scored = score(q, gathered, embedder, query, weigh, settings.weights, common)
+    scored = score(q, gathered, embedder, query, weigh, settings.weights)
     nearest = scored + everything  # for "not found": each passage's best sentence first
     cited = cited_outlets(q.text)  # the outlets it cites, indexed or not
     named = outlets.find(q.text) if outlets is not None else frozenset()  # the indexed ones
@@ -137,92 +130,83 @@ def compose_answer(
         if unknown:
             missing = [f"{name} reports (none are indexed)" for name in unknown]
             return _not_found(q, passages, nearest, settings, missing=missing)
-    # A multi-part question needs evidence for each part (and says which part has none); a
-    # simple one a sentence that is sure to be about it.
+    # A multi-part question needs evidence for each part (and says which part has none).
     parts = _part_evidence(q, gathered, passages, weigh, settings)
     missing = [part for part, e in parts if e is None]
     found = [e for _, e in parts if e is not None]
-    # Yes/no needs every part; a name or figure needs surer sentences when parts lack evidence.
-    if missing and q.kind is Kind.YES_NO:
-        return _not_found(q, passages, nearest, settings, missing=missing)
-    # A question naming several indexed outlets ("reported by The Verge and TechCrunch") has its
-    # facts spread over their reports: no one sentence holds them all.
-    several = outlets is not None and outlets.distinct(named) >= 2
-    # How sure the best sentences must be to be about the whole question: a multi-part question
-    # whose parts all have evidence need not be; one without evidence for the part that asks
-    # ("..., which beverage is getting a new bottle?") must be fairly sure, and one without
-    # evidence for most parts as sure as a simple question.
-    simple_bar = settings.min_several_confidence if several else settings.min_confidence
-    sure_needed = simple_bar
-    if parts and 2 * len(missing) <= len(parts):
-        asking_found = q.asking_part() not in missing
-        sure_needed = 0.0 if asking_found else settings.min_part_confidence
-    spot = _short_answer(q, scored, settings, common) if scored and q.wants_entity else None
-    if spot is not None and spot.sure(q):
-        sure_needed -= settings.sure_answer_discount
     if (
         not scored
         or q.negated_choice
-        or scored[0].score < settings.min_similarity
+        or (missing and (q.kind is Kind.YES_NO or 2 * len(missing) > len(parts)))
         or _missing_names(q, passages, weigh) > settings.max_missing_names
-        or _confidence(q, scored, weigh, several=several) < sure_needed
     ):
-        return _not_found(q, passages, nearest, settings)
+        return _not_found(q, passages, nearest, settings, missing=missing)
     if q.kind is Kind.YES_NO:
+        # A question naming several indexed outlets ("reported by The Verge and TechCrunch")
+        # has its facts spread over their reports: no one sentence holds them all.
+        several = outlets is not None and outlets.distinct(named) >= 2
+        bar = settings.min_several_confidence if several else settings.min_confidence
+        if not parts and (
+            scored[0].score < settings.min_similarity
+            or _confidence(q, scored, weigh, several=several) < bar
+        ):
+            return _not_found(q, passages, nearest, settings)
         # About what reports say ("Did the Herald report ...?"), finding the reports answers;
         # about a fact ("Were any injuries reported?"), the quote must state it.
         return _yes_no(q, scored, found, settings, about_reports=bool(cited or named))
-    if spot is None and q.kind in STRICT_KINDS:
+    readable = [p for p in passages if p.chunk_id not in stale][: settings.read_passages]
+    if first is not None and first not in readable:
+        readable.append(first)
+    reading = reader(q.text, readable)
+    if reading is None or reading.margin <= settings.min_margin:
         return _not_found(q, passages, nearest, settings)
-    if q.kind in _RELATION_KINDS and not any(
-        _holds_the_relation(q, e)
-        for e in ([spot.evidence, spot.named_first] if spot is not None else scored[:1])
-    ):
-        return _not_found(q, passages, nearest, settings)
-    lead = scored[0]
-    if spot is not None:
-        # The quote holding the short answer leads, with its sentence before if it is there.
-        lead = replace(
-            spot.evidence,
-            quote_context=spot.where == "context",
-            quote_title=spot.where == "title",
-        )
+    lead = _evidence_at(reading, everything)
     chosen = _choose(lead, found, scored, settings)
-    sure = spot is not None and spot.sure(q) and not spot.tied
-    # Asked on what date, quotes giving only "Wednesday" or "this month" do not answer.
-    if (
-        not sure
-        and q.kind is Kind.DATE
-        and q.focus in ("date", "day")
-        and not any(c.fit >= 1.0 for e in chosen for c in candidates(e.text, q, common))
-    ):
-        return _not_found(q, passages, nearest, settings)
     claims, sources = _cite(chosen, q)
-    short = spot.short(sources[0].n) if sure and spot is not None else None
+    short = ShortAnswer(
+        reading.text,
+        n=sources[0].n,
+        start=reading.start,
+        end=reading.end,
+        score=round(reading.score, 3),
+        no_answer=round(reading.no_answer, 3),
+    )
     return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
 
 
-# "Who hosted ...?", "Which company bought ...?": asked about a name, the quote must say what
-# the question asks of it. On fresh questions written after the tuning, most unanswerable
-# "who" questions were answered with a quote naming the subject and not the relation
-# ("chief executive", "hosted"); RealTimeQA dev lost one answer whose quote did not say it.
-_RELATION_KINDS = frozenset({Kind.PERSON, Kind.ORGANISATION})
-# Words that date a question rather than say what it asks.
-_TIME_WORDS = words_of("week weeks year years month months day days today recently recent new")
+def _evidence_at(reading: Reading, everything: list[Evidence]) -> Evidence:
+    """The sentence holding the reader's span (a heading or a short line too: it is quoted)."""
+    for e in everything:
+        if e.passage.chunk_id == reading.passage.chunk_id and e.start <= reading.start < e.end:
+            if reading.end <= e.end:
+                return e
+            # A span running past its sentence's end ("U.S." read as an end): quote through it.
+            p = e.passage
+            return replace(
+                e, end=reading.end, text=p.text[e.start - p.start : reading.end - p.start]
+            )
+    return _line_at(reading)
 
 
-def _holds_the_relation(q: Question, e: Evidence) -> bool:
-    """The sentence, with the sentence before it and its headline, holds one of the question's
-    own words besides its names and time words: "Who hosted the Emmys?" needs "hosted"; and
-    asked who holds an office ("Who was Alibaba's chief executive when ...?"), it names the
-    office ("CEO")."""
-    asked = q.words - q.names - _TIME_WORDS
-    if asked and not asked & (e.words | e.context_words):
-        return False
-    if q.roles:
-        seen = f"{e.context} {e.text} {e.passage.title}"
-        return any(re.search(rf"\b(?:{OFFICES[r]})\b", seen, re.I) for r in q.roles)
-    return True
+def _line_at(reading: Reading) -> Evidence:
+    """The line of the passage around the span, as evidence of its own."""
+    p = reading.passage
+    lo = p.text.rfind("\n", 0, reading.start - p.start) + 1
+    hi = p.text.find("\n", reading.end - p.start)
+    hi = len(p.text) if hi < 0 else hi
+    start, end = p.start + lo, p.start + hi
+    text = p.text[lo:hi]
+    return Evidence(
+        passage=p,
+        rank=0,
+        start=start,
+        end=end,
+        text=text,
+        context_start=start,
+        context="",
+        words=words_of(text),
+        context_words=words_of(f"{p.title} {p.source}"),
+    )
 
 
 # How old an article may be, before the newest indexed one, to answer "this week": half a
@@ -266,175 +250,6 @@ def _confidence(
         names = coverage(q.names, seen, weigh) if q.names else 1.0
         best = max(best, e.similarity + 0.5 * coverage(q.words, seen, weigh) + 0.3 * names)
     return best
-
-
-# ---------------------------------------------------------------------------------------------
-# Short answers
-
-
-@dataclass(frozen=True)
-class _Spot:
-    """A short-answer candidate where it stands: in a sentence, the sentence before it, or the
-    headline of the sentence's article."""
-
-    evidence: Evidence
-    candidate: Candidate
-    where: str  # "sentence", "context" or "title"
-    score: float
-    support: int  # how many of the top sentences name it
-    articles: int = 1  # how many different articles those sentences come from
-    # Where the name was found, when a sentence naming it in full leads instead.
-    first: Evidence | None = None
-    # Another answer fits as well and scores the same ("56%" and "4%" in one sentence): the
-    # pick between them would be a coin toss.
-    tied: bool = False
-
-    @property
-    def named_first(self) -> Evidence:
-        return self.first or self.evidence
-
-    def sure(self, q: Question) -> bool:
-        """Sure enough to head the answer: a figure of the kind asked for, a gazetteer place,
-        or a name that two different articles among the top sentences give. Rules cannot tell
-        the person asked about from another person in the same story (the designer from the
-        expert quoted), so one article naming someone is not enough: then the quotes speak for
-        themselves."""
-        fit = self.candidate.fit
-        if q.count > 1:  # "which two countries": one of them would be half the answer
-            return False
-        if (
-            q.kind is Kind.DATE
-            and q.focus == "year"
-            and not re.search(r"\d{4}", self.candidate.text)
-        ):
-            return False  # "next year" does not say which year
-        if q.kind in (Kind.MONEY, Kind.PERCENT, Kind.NUMBER, Kind.DATE):
-            return fit >= 1.0
-        if q.kind is Kind.PLACE:  # a gazetteer place, or a place cue and two articles
-            return fit >= 0.8 or (fit >= 0.7 and self.articles >= 2)
-        if q.kind is Kind.PERSON and fit < 0.7:
-            return False  # a lone capitalised word ("Android") is no sure person
-        return self.articles >= 2
-
-    def short(self, n: int) -> ShortAnswer:
-        c, e = self.candidate, self.evidence
-        if self.where == "title":
-            return ShortAnswer(c.text, n=n, start=c.start, end=c.end, in_title=True)
-        base = e.start if self.where == "sentence" else e.context_start
-        return ShortAnswer(c.text, n=n, start=base + c.start, end=base + c.end)
-
-
-_PLACE_PENALTY = {"sentence": 0.0, "context": 0.05, "title": 0.1}
-# Two answers whose scores differ by less than this are tied: neither is shown in bold.
-TIE = 0.02
-
-
-def _short_answer(
-    q: Question, usable: list[Evidence], settings: AnswerSettings, common: Callable[[str], bool]
-) -> _Spot | None:
-    """The best short-answer span among the top sentences, their contexts and headlines.
-
-    A candidate gains from its sentence's score, from fitting the kind asked for, from
-    standing near the words asked about, and from recurring in other top sentences (two
-    reports naming the same person agree); outlets' own names are no answer.
-    """
-    best = usable[0].score
-    pool = [e for e in usable[: settings.answer_pool] if e.score >= best - 2 * settings.max_gap]
-    outlets = {e.passage.source.lower() for e in usable}
-    # Support: how many of the top sentences (with the sentence before each, and the headline)
-    # name it, its words in any order.
-    texts = [_name_words(f"{e.context} {e.text} {e.passage.title}") for e in pool]
-    spots: list[_Spot] = []
-    for e in pool:
-        places = [("sentence", e.text), ("title", e.passage.title)]
-        if e.context:
-            places.append(("context", e.context))
-        for where, text in places:
-            for cand in candidates(text, q, common):
-                if cand.text.lower() in outlets or cand.fit < MIN_FIT:
-                    continue
-                named = _name_words(cand.text)
-                naming = [p for p, t in zip(pool, texts, strict=True) if named <= t]
-                support = len(naming)
-                articles = len({p.passage.article_id for p in naming}) or 1
-                value = (
-                    e.score
-                    + 0.3 * cand.fit
-                    + 0.1 * min(support, 3)
-                    + 0.1 * _near_asked_words(text, cand, q)
-                    - _PLACE_PENALTY[where]
-                )
-                spots.append(_Spot(e, cand, where, value, support, articles))
-    best_spot = max(spots, key=lambda s: s.score, default=None)
-    if best_spot is None:
-        return None
-    picked = _name_words(best_spot.candidate.text)
-    close = (
-        _name_words(s.candidate.text)
-        for s in spots
-        if s.score >= best_spot.score - TIE and s.candidate.fit >= best_spot.candidate.fit
-    )
-    # Another answer, not the same name in other words or fewer of them, is as good.
-    if any(not (picked <= other or other <= picked) for other in close):
-        best_spot = replace(best_spot, tied=True)
-    # "Swift" where "Taylor Swift" is a candidate too: the fuller name.
-    fuller = [
-        s
-        for s in spots
-        if best_spot.candidate.text in s.candidate.text
-        and len(s.candidate.text) > len(best_spot.candidate.text)
-        and s.score >= best_spot.score - 0.3
-    ]
-    if fuller:
-        return replace(
-            max(fuller, key=lambda s: s.score), first=best_spot.evidence, tied=best_spot.tied
-        )
-    if (
-        q.kind in (Kind.PERSON, Kind.ORGANISATION, Kind.NAME)
-        and " " not in best_spot.candidate.text
-    ):
-        # "Bankman-Fried", "JetBlue": the best sentence of the same article naming them in
-        # full ("Sam Bankman-Fried", "JetBlue Airways", as news names them at first mention)
-        # leads instead.
-        short = best_spot.candidate.text
-        article = best_spot.evidence.passage.article_id
-        for e in usable:
-            if e is best_spot.evidence or e.passage.article_id != article:
-                continue
-            for cand in candidates(e.text, q, common):
-                if _full_name(cand.text, short):
-                    return replace(
-                        best_spot,
-                        evidence=e,
-                        candidate=cand,
-                        where="sentence",
-                        first=best_spot.evidence,
-                    )
-    return best_spot
-
-
-def _full_name(name: str, short: str) -> bool:
-    """name is short in full: a person's given names, and maybe a title, before it ("Sam
-    Bankman-Fried", "UK Prime Minister Boris Johnson"), or an organisation's kind after it
-    ("JetBlue Airways", "Tesla Inc")."""
-    words = name.split()
-    if not 2 <= len(words) <= 6:
-        return False
-    if name.endswith(" " + short):
-        return True
-    rest = name[len(short) :].split() if name.startswith(short + " ") else []
-    return bool(rest) and all(w.lower().strip(".,") in ORG_WORDS for w in rest)
-
-
-def _name_words(text: str) -> frozenset[str]:
-    """The words of a name, in any order: "Trudy Dai Shan" names "Trudy Shan Dai" too."""
-    return frozenset(re.findall(r"[\w.&-]+", text.lower().replace("’s", "").replace("'s", "")))
-
-
-def _near_asked_words(text: str, cand: Candidate, q: Question, reach: int = 60) -> float:
-    """1 when a word of the question stands within reach characters of the candidate."""
-    window = text[max(0, cand.start - reach) : cand.end + reach]
-    return 1.0 if words_of(window) & q.words - words_of(cand.text) else 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,6 +348,8 @@ def _says_not(q: Question, sentence: str) -> bool:
     return any(words_of(m.group(1)) & q.words for m in _NEGATED.finditer(sentence))
 
 
+# Words that date a question rather than say what it asks.
+_TIME_WORDS = words_of("week weeks year years month months day days today recently recent new")
 # How many of a yes/no question's own words (besides names and time words) its one quote must
 # hold, with the sentence before and the headline, for a "Yes" (all of them if it has fewer).
 # Not for questions about what named outlets reported: finding their reports answers those

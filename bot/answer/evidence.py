@@ -14,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from wordfreq import zipf_frequency
 
-from bot.answer.extract import candidates
 from bot.answer.question import Question, words_of
 from index.articles import display_date
 from index.embed import Embedder
@@ -124,12 +122,6 @@ class Weights:
     context_words: float = 0.15
     names: float = 0.15
     rank: float = 0.01
-    # Added when a question asking for a name, figure or date finds a new one in the sentence
-    # (or in the sentence before, when it refers back to it); taken off when it finds none.
-    typed: float = 0.1
-    # Added times how surely the best such candidate is of the kind asked, 0..1 (1 for a
-    # gazetteer place for "which country", a person named after a title for "who").
-    fit: float = 0.1
 
 
 def score(
@@ -139,7 +131,6 @@ def score(
     query: np.ndarray,
     weigh: Weigh,
     weights: Weights,
-    common: Callable[[str], bool] = lambda _: False,
 ) -> list[Evidence]:
     """The evidence most worth reading, scored and best first.
 
@@ -166,40 +157,9 @@ def score(
             + weights.names * coverage(question.names, e.words | e.context_words, weigh)
             - weights.rank * e.rank
         )
-        if question.wants_entity:
-            fit = _best_fit(question, e, common)
-            total += (weights.typed + weights.fit * fit) if fit is not None else -weights.typed
         out.append(replace(e, similarity=similarity, score=total))
     out.sort(key=lambda e: -e.score)
     return out
-
-
-def _best_fit(question: Question, e: Evidence, common: Callable[[str], bool]) -> float | None:
-    """How well the best candidate answer in the sentence (or in the sentence before, when it
-    refers back to it) fits the kind asked for; None when it holds none."""
-    found = candidates(e.text, question, common)
-    if not found and e.refers_back():
-        found = candidates(e.context, question, common)
-    return max((c.fit for c in found), default=None)
-
-
-COMMON_ZIPF = 4.0  # wordfreq's scale: 4 is once per 10,000 words of English ("hosted" 4.3)
-VERY_COMMON_ZIPF = 4.9  # "following" 5.5, "earlier" 5.0; "Europe" 5.0 is a place (checked first)
-
-
-def common_words(passages: list[Passage]) -> Callable[[str], bool]:
-    """Whether a capitalised word is a common English word rather than a name: very frequent
-    in English (wordfreq), or frequent and written in lower case in these passages too. So
-    "Following" or "Only" opening a sentence is no name, while "Apple" (frequent, but written
-    with a capital throughout an Apple story) still is."""
-    seen = set(re.findall(r"\b[a-z][a-z'’-]*\b", " ".join(p.text for p in passages)))
-
-    def common(word: str) -> bool:
-        word = word.lower().strip(".,'’")
-        zipf = zipf_frequency(word, "en")
-        return zipf >= VERY_COMMON_ZIPF or (word in seen and zipf >= COMMON_ZIPF)
-
-    return common
 
 
 def contradicts_years(question: Question, e: Evidence) -> bool:

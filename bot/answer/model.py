@@ -59,9 +59,10 @@ class ShortAnswer:
     """The direct answer shown first.
 
     Either a verbatim span of source n's article (kind "span": text ==
-    article.text[start:end], or of its headline when in_title), or "Yes"/"No" (kind "yes/no";
-    for an either-or question one of the options it gives, such as "Consistent")
-    derived from the cited evidence, with the reasoning shown beside it.
+    article.text[start:end], or of its headline when in_title) that the reader found, with the
+    reader's span score and no-answer score, or "Yes"/"No" (kind "yes/no"; for an either-or
+    question one of the options it gives, such as "Consistent") derived from the cited
+    evidence, with the reasoning shown beside it.
     """
 
     text: str
@@ -71,6 +72,8 @@ class ShortAnswer:
     end: int = -1
     in_title: bool = False
     reasoning: str = ""
+    score: float | None = None
+    no_answer: float | None = None
 
     @property
     def line(self) -> str:

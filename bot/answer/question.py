@@ -142,29 +142,6 @@ class Question:
     # It asks about the present ("this week", "recently", "on Tuesday"): not answered from
     # articles long before the newest indexed one.
     current: bool = False
-    # How many things it asks for: 2 for "which two countries", 3 for "what three directions".
-    count: int = 1
-    asks_age: bool = False  # "how old ...?"
-    asks_change: bool = False  # its asking part has a verb of change: "how much did it rise?"
-    asks_future: bool = False  # "when will ...?", "how soon could ...?"
-    asks_past: bool = False  # "did", "was" or "were", and not about the future
-    asks_size: bool = False  # "how big / tall / far ...?": a figure with its unit
-    asks_comparison: bool = False  # "how much lower / more ...?"
-    # The offices a "who is/was ...?" question asks the holder of: ("chief executive",) for
-    # "Who was Alibaba's chief executive when ...?".
-    roles: tuple[str, ...] = ()
-
-    def asking_part(self) -> str:
-        """The part of a multi-part question that holds its wh-word: what it asks for."""
-        for part in self.parts:
-            start = self.text.find(part)
-            if start <= self.asks_at < start + len(part):
-                return part
-        return ""
-
-    @property
-    def wants_entity(self) -> bool:
-        return self.kind not in (Kind.YES_NO, Kind.DESCRIPTION)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -211,109 +188,7 @@ def analyse(text: str) -> Question:
         options=_options(text) if kind is Kind.YES_NO else (),
         # "on Tuesday, November 3, 2020" names its time: the year constraint applies instead.
         current=bool(_CURRENT.search(text)) and not _YEAR.search(text),
-        count=_count(text[asks_at:]) if asks_at >= 0 else 1,
-        asks_age=bool(_HOW_OLD.search(text)),
-        asks_change=bool(_CHANGE_ASKED.search(text[asks_at:] if asks_at >= 0 else text))
-        or bool(_BY_HOW_MUCH.search(text)),
-        asks_future=bool(_WHEN_WILL.search(text)),
-        asks_past=bool(_ASKS_PAST.search(text)) and not _WHEN_WILL.search(text),
-        asks_size=bool(_HOW_BIG.search(text)),
-        asks_comparison=bool(_HOW_MUCH_MORE.search(text)),
-        roles=_roles(text) if kind is Kind.PERSON else (),
     )
-
-
-# Offices, and how news may also write them: a "who is the ...?" question names one of these.
-OFFICES: dict[str, str] = {
-    "chief executive": r"chief[\s-]executive|ceo",
-    "ceo": r"chief[\s-]executive|ceo",
-    "president": r"president",
-    "chairman": r"chair(?:man|woman|person)?",
-    "chairwoman": r"chair(?:man|woman|person)?",
-    "administrator": r"administrator",
-    "director": r"director",
-    "general manager": r"general manager",
-    "manager": r"manager",
-    "coach": r"coach",
-    "prime minister": r"prime minister|premier",
-    "minister": r"minister",
-    "secretary": r"secretary",
-    "governor": r"governor",
-    "mayor": r"mayor",
-    "judge": r"judge|justice",
-    "founder": r"(?:co-?)?founder|founded",
-    "editor": r"editor",
-    "host": r"host(?:s|ed|ing)?",
-    "commissioner": r"commissioner",
-    "ambassador": r"ambassador",
-    "spokesperson": r"spokes(?:person|man|woman)",
-    "captain": r"captain",
-    "owner": r"owner|owns|owned",
-}
-# "Who is/was [the] [X's] [new] <office> ...": asked by office, the clause before any "when",
-# "that" or "who" that dates or narrows it.
-_WHO_IS = re.compile(
-    r"\bwho\s+(?:is|was|are|were|will be|has been|had been|became)\s+([^?]*?)"
-    r"(?=\s(?:when|while|that|who|which|after|before|during|since)\b|\?|$)",
-    re.I,
-)
-
-
-def _roles(text: str) -> tuple[str, ...]:
-    """The offices a "who is/was ...?" question asks the holder of, longest names first."""
-    m = _WHO_IS.search(text)
-    if m is None:
-        return ()
-    clause = m.group(1).lower()
-    found: list[str] = []
-    for office in sorted(OFFICES, key=len, reverse=True):
-        if re.search(rf"\b{office}\b", clause) and not any(office in f for f in found):
-            found.append(office)
-    return tuple(found)
-
-
-_HOW_OLD = re.compile(r"\bhow old\b", re.I)
-_HOW_BIG = re.compile(r"\bhow (?:big|large|tall|long|far|high|fast|heavy|wide|deep)\b", re.I)
-_HOW_MUCH_MORE = re.compile(
-    r"\bhow much (?:lower|higher|more|less|greater|bigger|smaller|cheaper|larger)\b", re.I
-)
-_ASKS_PAST = re.compile(r"\b(?:did|was|were)\b", re.I)
-_WHEN_WILL = re.compile(
-    r"\b(?:how soon|when (?:will|would|could|can|shall)"
-    r"|when (?:is|are)\b[^?]*\b(?:expected|due|set|scheduled|going)\b)",
-    re.I,
-)
-# Verbs of change, in their forms (extract.py also looks for them before a figure).
-CHANGE = (
-    r"(?:rose|risen|rises?|rising|fell|fallen|falls?|falling|dropped|drops?|dropping|"
-    r"jump(?:s|ed|ing)?|climb(?:s|ed|ing)?|surg(?:e|es|ed|ing)|soar(?:s|ed|ing)?|slid|slides?|"
-    r"slump(?:s|ed|ing)?|increas(?:e|es|ed|ing)|decreas(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|"
-    r"grew|grown|grows?|growing|gain(?:s|ed|ing)?|plung(?:e|es|ed|ing)|"
-    r"tumbl(?:e|es|ed|ing)|(?:go|goes|went|gone|going)\s+(?:up|down))"
-)
-# Asked: a verb of change ("how much did prices rise"), not "clean up" or "down payment".
-# Or "were prices up over the year?" (not "was the down payment").
-_CHANGE_ASKED = re.compile(
-    rf"\b{CHANGE}\b|\b(?:is|are|was|were|been)\s(?:[\w'’-]+\s){{0,4}}(?:up|down)"
-    r"(?=\s*\?|\s(?:over|from|since|in|on|by|this|last|for|compared|after)\b)",
-    re.I,
-)
-_BY_HOW_MUCH = re.compile(r"\bby (?:roughly |about )?how much\b", re.I)
-
-
-_COUNTS = {w: i for i, w in enumerate("two three four five six seven eight nine ten".split(), 2)}
-_ASKED_COUNT = re.compile(
-    rf"^(?:which|what)\s+(?:(?:are|were|the)\s+)*({'|'.join(_COUNTS)}|[2-9])\s+[A-Za-z]", re.I
-)
-
-
-def _count(asking: str) -> int:
-    """How many things the question asks for, from the words after its wh-word."""
-    m = _ASKED_COUNT.match(asking)
-    if m is None:
-        return 1
-    word = m.group(1).lower()
-    return _COUNTS.get(word) or int(word)
 
 
 _EITHER_OR = re.compile(r"\b([A-Za-z]+)\s*(?:\bor\b|/)\s*(?:an?\s+)?([A-Za-z]+)\b")
