@@ -13,12 +13,13 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from bot.answer import Answer
+from bot.answer import Answer, when
 from bot.config import load_settings
 from bot.eval import (
     _work_dir,
@@ -45,6 +46,7 @@ class QuizQuestion:
     answers: tuple[str, ...]
     answerable: bool
     gold_urls: frozenset[str]
+    week: date | None = None  # the day the question was asked (the quiz's Friday)
 
 
 def load_quiz(data: Path) -> list[QuizQuestion]:
@@ -61,6 +63,7 @@ def load_quiz(data: Path) -> list[QuizQuestion]:
             answers=tuple(row["answers"]),
             answerable=bool(row["answerable"]),
             gold_urls=frozenset(urls[g] for g in row["gold_article_ids"] if g in urls),
+            week=date.fromisoformat(row["week"]) if row.get("week") else None,
         )
         for row in _jsonl(data / QUESTIONS)
     ]
@@ -93,6 +96,8 @@ class Outcome:
     ms: float
     # The reader's margin of the short answer (score - no-answer score), when it read one.
     margin: float | None = None
+    # The question speaks of a time relative to its date ("this week", "recently").
+    windowed: bool = False
 
 
 def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: float) -> Outcome:
@@ -128,6 +133,7 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         kind=answer.kind,
         ms=ms,
         margin=_margin(answer),
+        windowed=q.week is not None and when.window(q.text, q.week) is not None,
     )
 
 
@@ -156,6 +162,11 @@ class QuizResult:
     ask_p95_ms: float
     peak_rss_mb: float
     outcomes: list[Outcome] = field(default_factory=list)
+    # The same three figures on the questions that speak of a relative time ("this week").
+    windowed_accuracy: float = 0.0
+    windowed_false_abstention: float = 0.0
+    windowed_abstention: float = 0.0
+    windowed: tuple[int, int] = (0, 0)  # (answerable, unanswerable) such questions
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -180,6 +191,10 @@ def score_quiz(outcomes: Sequence[Outcome]) -> QuizResult:
         ask_p95_ms=percentile(ms, 95),
         peak_rss_mb=peak_rss_mb(),
         outcomes=list(outcomes),
+        windowed_accuracy=_share(o.correct for o in yes if o.windowed),
+        windowed_false_abstention=_share(not o.found for o in yes if o.windowed),
+        windowed_abstention=_share(not o.found for o in no if o.windowed),
+        windowed=(sum(o.windowed for o in yes), sum(o.windowed for o in no)),
     )
 
 
@@ -207,8 +222,10 @@ def run_quiz(
     work_dir: Path | None = None,
     top_k: int | None = None,
     log: Callable[[str], None] = lambda _: None,
+    dated: bool = True,
 ) -> QuizResult:
-    """Index the benchmark corpus, ask every question through Footnote and score the answers."""
+    """Index the benchmark corpus, ask every question through Footnote and score the answers;
+    dated: each question asked on its week's date (else with no date)."""
     questions = load_quiz(data)
     with _work_dir(work_dir) as work:
         data_dir, corpus_dir = index_quiz_corpus(data, embedder, work, log)
@@ -226,7 +243,7 @@ def run_quiz(
         outcomes = []
         for q in questions:
             started = time.perf_counter()
-            answer = service.ask(q.text)
+            answer = service.ask(q.text, as_of=q.week if dated else None)
             ms = (time.perf_counter() - started) * 1000
             outcomes.append(judge(q, answer, article, ms))
     return score_quiz(outcomes)
@@ -243,6 +260,9 @@ def quiz_summary(result: QuizResult) -> str:
             f"{r.abstention:.3f}",
             f"  short answer shown: right {r.short_answer_precision:.3f} of the times on "
             f"answerable questions; shown on {r.short_answer_on_unanswerable:.3f} of unanswerable",
+            f"  questions about a relative time ({r.windowed[0]} answerable, {r.windowed[1]} "
+            f"unanswerable): accuracy {r.windowed_accuracy:.3f}, false abstention "
+            f"{r.windowed_false_abstention:.3f}, abstention {r.windowed_abstention:.3f}",
             f"  citations verbatim {r.citations_verbatim:.3f}; ask p50 {r.ask_p50_ms:.0f} ms, "
             f"p95 {r.ask_p95_ms:.0f} ms; peak RSS {r.peak_rss_mb:.0f} MB",
         ]
@@ -259,11 +279,19 @@ def realtimeqa(
         Path | None, typer.Option("--json", help="Also write the results (every answer) here.")
     ] = None,
     k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="Passages per answer.")] = None,
+    dates: Annotated[
+        bool,
+        typer.Option(
+            "--dates/--no-dates", help="Ask each question on its week's date, or with none."
+        ),
+    ] = True,
 ) -> None:
     """Answer RealTimeQA's news-quiz questions end to end and print accuracy and abstention."""
     settings = load_settings()
     embedder = make_embedder(settings)
-    result = run_quiz(data, embedder, work_dir, k, log=lambda line: typer.echo(line, err=True))
+    result = run_quiz(
+        data, embedder, work_dir, k, log=lambda line: typer.echo(line, err=True), dated=dates
+    )
     typer.echo(quiz_summary(result))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

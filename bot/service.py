@@ -7,16 +7,17 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
-from bot.answer import Answer, AnswerSettings, compose_answer
+from bot.answer import Answer, AnswerSettings, compose_answer, when
 from bot.answer.generate import Generator, LLMSettings, OnSentence
 from bot.answer.read import passage_reader
 from bot.config import Settings
 from bot.conversation import Turn, resolve
 from bot.reader.model import SHIPPED_DIR
 from bot.reader.model import Reader as SpanReader
-from index.backends import Backend, Reader
+from index.backends import Backend, Reader, Where
 from index.backends.files import FilesBackend
 from index.build import BuildReport, Progress, build_index
 from index.embed import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder
@@ -177,6 +178,7 @@ class Footnote:
         k: int | None = None,
         history: Sequence[Turn] = (),
         on_sentence: OnSentence | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         """Answer a question from the index (blocking; CPU heavy; and the network when a
         language model is configured).
@@ -186,13 +188,18 @@ class Footnote:
                 deal") are resolved before retrieval (bot/conversation.py).
             on_sentence: with a language model configured, called with each generated sentence
                 that passed the check, as the answer streams in.
+            as_of: the day the question is asked on: "this week" means the week before it, and
+                nothing published after it answers. None: no date (the index's newest article
+                stands for "now").
 
         Raises:
             QuestionError, IndexMissingError, IndexCorruptError, IndexMismatchError.
         """
         asked = clean_question(question)
         question = resolve(asked, history).text
-        answer = self._compose(question, k)
+        answer = self._compose(question, k, as_of)
+        if as_of is not None:
+            answer = replace(answer, as_of=as_of.isoformat())
         generator = self.generator
         if generator is not None:
             answer = generator.answer(answer, question, history, on_sentence)
@@ -200,7 +207,7 @@ class Footnote:
             return answer
         return replace(answer, question=asked, read_as=question)
 
-    def _compose(self, question: str, k: int | None) -> Answer:
+    def _compose(self, question: str, k: int | None, as_of: date | None = None) -> Answer:
         retriever = self.retriever
         snapshot = retriever.snapshot()
         queries = retriever.embed_question(question)
@@ -208,7 +215,14 @@ class Footnote:
         outlets = retriever.outlets(snapshot)
         if retriever.parts(question) or outlets.distinct(outlets.find(question)) >= 2:
             k *= 2  # evidence for every part, or every outlet's report, the question asks about
-        passages = retriever.rank(snapshot, question, queries, k)
+        window = when.window(question, as_of) if as_of is not None else None
+        days = None
+        if window is not None:  # its days, and the day after (today's paper on yesterday)
+            span = min((window.end - window.start).days + 2, 400)
+            days = Where(
+                dates=frozenset((window.start + timedelta(d)).isoformat() for d in range(span))
+            )
+        passages = retriever.rank(snapshot, question, queries, k, days)
         return compose_answer(
             question,
             passages,
@@ -224,6 +238,8 @@ class Footnote:
             outlets=outlets,
             newest=retriever.newest(snapshot),
             article_lead=lambda article_id: retriever.lead(snapshot, article_id, queries),
+            as_of=as_of,
+            window=window,
         )
 
     def word_weights(self, snapshot: Reader) -> Callable[[str], float]:

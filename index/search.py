@@ -378,7 +378,14 @@ class Retriever:
                 self._catalog_cache = (snapshot.generation, catalog)
             return self._catalog_cache[1]
 
-    def rank(self, snapshot: Snapshot, question: str, query: np.ndarray, k: int) -> list[Passage]:
+    def rank(
+        self,
+        snapshot: Snapshot,
+        question: str,
+        query: np.ndarray,
+        k: int,
+        window: Where | None = None,
+    ) -> list[Passage]:
         """The k best passages for question, best first.
 
         Args:
@@ -388,9 +395,11 @@ class Retriever:
                 then one per part; each part is then searched on its own (its words, its
                 outlets and dates) and the lists interleaved.
             k: how many passages.
+            window: the days the question is about ("this week", read against the day it is
+                asked): searched on their own too, as the days a question names are.
         """
         depth = self.settings.rerank_depth if self.multi_part(snapshot, question) else 0
-        passages = self.fused(snapshot, question, query, max(k, depth))
+        passages = self.fused(snapshot, question, query, max(k, depth), window)
         if depth:
             passages = self.rerank(snapshot, question, query, passages)
         return passages[:k]
@@ -401,7 +410,14 @@ class Retriever:
         are; on RealTimeQA dev's single questions, reordered, it cost two answers."""
         return bool(self.parts(question)) or len(self.hints(snapshot, question).sources) >= 2
 
-    def fused(self, snapshot: Snapshot, question: str, query: np.ndarray, k: int) -> list[Passage]:
+    def fused(
+        self,
+        snapshot: Snapshot,
+        question: str,
+        query: np.ndarray,
+        k: int,
+        window: Where | None = None,
+    ) -> list[Passage]:
         """The k best passages by fusion alone (rank()'s candidates, before reranking)."""
         vectors = np.atleast_2d(query)
         parts = self.parts(question)
@@ -409,7 +425,7 @@ class Retriever:
         # from the same candidates as the whole question's: evidence from every report.
         outlets = sorted(self.hints(snapshot, question).sources)
         whole, *by_outlet = self._rank_one(
-            snapshot, question, vectors[0], k, outlets if len(outlets) >= 2 else []
+            snapshot, question, vectors[0], k, outlets if len(outlets) >= 2 else [], window=window
         )
         lists = [whole]
         if parts and len(vectors) >= len(parts) + 1:
@@ -496,6 +512,7 @@ class Retriever:
         k: int,
         outlets: Sequence[str] = (),
         named: bool = True,
+        window: Where | None = None,
     ) -> list[list[Passage]]:
         """Dense + keyword fusion for one text, boosted by the outlets and dates it names: its
         k best passages, then for each of outlets the k best of that outlet's candidates.
@@ -503,7 +520,11 @@ class Retriever:
         question does it for its parts, which name the same outlets)."""
         s = self.settings
         hints = self.hints(snapshot, question)
-        wheres = [None, *_named(hints)] if s.named_searches and named else [None]
+        wheres: list[Where | None] = (
+            [None, *_named(hints)] if s.named_searches and named else [None]
+        )
+        if window is not None:
+            wheres.append(window)
         dense: dict[int, float] = {}
         dense_rank: dict[int, int] = {}
         keyword_rank: dict[int, int] = {}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import pytest
 
-from bot.answer import Answer, AnswerSettings, compose_answer
+from bot.answer import Answer, AnswerSettings, compose_answer, when
 from bot.answer.evidence import gather
 from bot.answer.question import (
     Kind,
@@ -72,23 +73,24 @@ def article_texts(passages: list[Passage]) -> dict[str, str]:
 
 @dataclass
 class FakeRead:
-    """A reader that knows one answer: the first passage holding answer verbatim gives it, with
-    these scores; passages without it give no reading at all. Records what it was asked."""
+    """A reader that knows one answer: each passage holding answer verbatim gives it, with these
+    scores; passages without it give no reading at all. Records what it was asked."""
 
     answer: str = ""
     score: float = 6.0
     no_answer: float = 1.0
     asked: list[tuple[str, list[Passage]]] = field(default_factory=list)
 
-    def __call__(self, question: str, passages: list[Passage]) -> Reading | None:
+    def __call__(self, question: str, passages: list[Passage]) -> list[Reading]:
         self.asked.append((question, list(passages)))
+        out = []
         for p in passages:
             at = p.text.find(self.answer) if self.answer else -1
             if at >= 0:
                 start = p.start + at
                 end = start + len(self.answer)
-                return Reading(p, start, end, self.answer, self.score, self.no_answer)
-        return None
+                out.append(Reading(p, start, end, self.answer, self.score, self.no_answer))
+        return out
 
 
 def ask(
@@ -307,7 +309,7 @@ def test_the_short_answer_comes_first_and_is_a_span_of_the_article() -> None:
     assert answer.short.text == "$1.2 billion"
     assert answer.short.kind == "span" and answer.short.n == 1
     assert answer.short.start == 40 + p.text.index("$1.2 billion")
-    assert answer.text.startswith("$1.2 billion [1]\n")
+    assert answer.text.startswith("$1.2 billion [1] (as of 14 March 2024 [1])\n")
     short = answer.to_dict()["short_answer"]
     assert short["start"] == answer.short.start and short["end"] == answer.short.end
     assert short["score"] == 6.25 and short["no_answer"] == 1.5
@@ -343,7 +345,9 @@ def test_the_first_quote_is_the_sentence_holding_the_span() -> None:
     assert (
         answer.claims[0].text == "Architect Ivo Brandt designed its twin towers, the council said."
     )
-    assert answer.text.startswith("Ivo Brandt [1]\nArchitect Ivo Brandt designed")
+    assert answer.text.startswith(
+        "Ivo Brandt [1] (as of 14 March 2024 [1])\nArchitect Ivo Brandt designed"
+    )
 
 
 def test_a_span_the_segmenter_cuts_is_quoted_through_its_end() -> None:
@@ -909,3 +913,76 @@ def test_the_reader_does_not_answer_what_the_passage_does_not_hold(real_reader: 
         AnswerSettings(),
     )
     assert not answer.found and answer.short is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Questions with a date: "this week" read against the day asked, never a later article
+
+
+def _mayors() -> list[Passage]:
+    return [
+        passage(
+            "The city council said the mayor is Ada Lowe, who took office after the vote.",
+            chunk_id=1,
+            published="2022-01-10",
+        ),
+        passage(
+            "The city council said the mayor is Ben Ode, who took office after the vote.",
+            chunk_id=2,
+            published="2022-06-14",
+        ),
+        passage(
+            "The city council said the mayor is Cy Park, who took office after the vote.",
+            chunk_id=3,
+            published="2022-07-30",
+        ),
+    ]
+
+
+def _every_name(question: str, passages: list[Passage]) -> list[Reading]:
+    """A reader reading each passage's mayor, all equally sure."""
+    out = []
+    for p in passages:
+        at = p.text.index("is ") + 3
+        end = p.text.index(",", at)
+        out.append(Reading(p, p.start + at, p.start + end, p.text[at:end], 6.0, 1.0))
+    return out
+
+
+def test_no_article_published_after_the_question_date_answers() -> None:
+    answer = ask(
+        "Who is the mayor?", _mayors()[2:] + _mayors()[:1], _every_name, as_of=date(2022, 7, 1)
+    )
+    assert answer.found and answer.short is not None
+    assert answer.short.text == "Ada Lowe"
+    assert all(s.published <= "2022-07-01" for s in answer.sources)
+
+
+def test_this_week_is_answered_from_that_week_with_its_date_shown() -> None:
+    as_of = date(2022, 6, 17)
+    question = "Who became mayor this week?"
+    answer = ask(question, _mayors(), _every_name, as_of=as_of, window=when.window(question, as_of))
+    assert answer.short is not None and answer.short.text == "Ben Ode"
+    assert answer.dated == "as of 14 June 2022 [1]"
+    assert "(as of 14 June 2022 [1])" in answer.text
+
+
+def test_the_latest_prefers_its_window_but_older_news_may_answer() -> None:
+    as_of = date(2022, 6, 20)
+    question = "Who is the latest mayor?"
+    window = when.window(question, as_of)
+    assert window is not None and not window.strict
+    answer = ask(question, _mayors(), _every_name, as_of=as_of, window=window)
+    assert answer.short is not None and answer.short.text == "Ben Ode"
+    older = ask(question, _mayors()[:1], _every_name, as_of=as_of, window=window)
+    assert older.short is not None and older.short.text == "Ada Lowe"
+
+
+def test_a_week_the_index_has_nothing_from_is_said_plainly_with_the_nearest_dates() -> None:
+    as_of = date(2022, 3, 4)
+    question = "Who became mayor this week?"
+    answer = ask(question, _mayors(), _every_name, as_of=as_of, window=when.window(question, as_of))
+    assert not answer.found and answer.short is None
+    assert answer.text.startswith("Nothing from the week of 26 February 2022")
+    assert "the nearest reports are from 10 January 2022 [1]" in answer.text
+    assert [s.published for s in answer.sources] == ["2022-01-10"]

@@ -37,7 +37,8 @@ from bot.answer.question import (
     name_phrases,
     words_of,
 )
-from bot.answer.read import Read, Reading
+from bot.answer.read import Read, Reading, pick
+from bot.answer.when import Window, day, describe
 from index.embed import Embedder
 from index.rerank import coverage
 from index.search import OutletMatcher, Passage
@@ -86,6 +87,8 @@ def compose_answer(
     outlets: OutletMatcher | None = None,
     newest: str = "",
     article_lead: Callable[[str], Passage | None] | None = None,
+    as_of: date | None = None,
+    window: Window | None = None,
 ) -> Answer:
     """Answer question from passages, or say that they do not hold the answer.
 
@@ -103,6 +106,11 @@ def compose_answer(
         article_lead: an article's first passage (its lead), by article id: the best article
             that may answer brings its lead when passages lack it, for the story's full names
             and main fact.
+        as_of: the day the question is asked: no article published after it answers, and
+            "this week" is the week before it (then the index's newest date plays no part).
+        window: the dates the question is about (bot/answer/when.py), read against as_of. A
+            strict one ("this week") is answered from its articles only, or told that there
+            are none; another ("the latest") prefers its articles.
 
     Every snippet is an exact span of its article: Source.snippet ==
     article.text[snippet_start:snippet_end], and so is a span short answer.
@@ -112,7 +120,14 @@ def compose_answer(
     weigh = weigh or _unit
     if query is None:
         query = embedder.embed([question])[0]
-    stale = _stale_passages(q, passages, newest)
+    if as_of is not None:
+        passages = [p for p in passages if not _published_after(p, as_of)]
+    if window is not None and window.strict:
+        inside = [p for p in passages if _within(p, window)]
+        if not inside:
+            return _nothing_from(q, window, passages, settings)
+        passages = inside
+    stale = _stale_passages(q, passages, newest) if as_of is None else set()
     best = next((p for p in passages if p.chunk_id not in stale), None)
     first = article_lead(best.article_id) if article_lead and best is not None else None
     if first is not None and all(p.chunk_id != first.chunk_id for p in passages):
@@ -157,9 +172,14 @@ def compose_answer(
     readable = [p for p in passages if p.chunk_id not in stale][: settings.read_passages]
     if first is not None and first not in readable:
         readable.append(first)
-    reading = reader(q.text, readable)
-    if reading is None or reading.margin <= settings.min_margin:
+    readings = reader(q.text, readable)
+    picked = None
+    if window is not None and not window.strict:  # "the latest": its window's reports first
+        picked = pick([r for r in readings if _within(r.passage, window)], settings.min_margin)
+    picked = picked or pick(readings, settings.min_margin)
+    if picked is None:
         return _not_found(q, passages, nearest, settings)
+    reading, margin = picked
     lead = _evidence_at(reading, everything)
     chosen = _choose(lead, found, scored, settings)
     claims, sources = _cite(chosen, q)
@@ -169,9 +189,55 @@ def compose_answer(
         start=reading.start,
         end=reading.end,
         score=round(reading.score, 3),
-        no_answer=round(reading.no_answer, 3),
+        no_answer=round(reading.score - margin, 3),
     )
-    return Answer(q.text, True, claims, sources, short=short, kind=q.kind.value)
+    return Answer(
+        q.text, True, claims, sources, short=short, kind=q.kind.value, dated=_dated(sources[0])
+    )
+
+
+def _published(p: Passage) -> date | None:
+    try:
+        return date.fromisoformat(p.published[:10])
+    except ValueError:
+        return None
+
+
+def _published_after(p: Passage, as_of: date) -> bool:
+    published = _published(p)
+    return published is not None and published > as_of
+
+
+def _within(p: Passage, window: Window) -> bool:
+    """Published in the window, or the day after it (news of "yesterday" is today's paper)."""
+    published = _published(p)
+    return published is not None and window.start <= published <= window.end + timedelta(days=1)
+
+
+def _dated(source: Source) -> str:
+    """When the answer's evidence was published: "as of 20 June 2022 [1]"."""
+    published = _source_date(source)
+    return f"as of {day(published)} [{source.n}]" if published else ""
+
+
+def _nothing_from(
+    q: Question, window: Window, passages: list[Passage], settings: AnswerSettings
+) -> Answer:
+    """Asked about a window the index has nothing from: say so, and show the nearest reports
+    with their dates instead of answering from old news."""
+    nearest = _not_found(q, passages, gather(passages), settings)
+    dates = [f"{day(d)} [{s.n}]" for s in nearest.sources if (d := _source_date(s))]
+    line = f"Nothing from {describe(window)} in the indexed articles"
+    if dates:
+        line += f"; the nearest reports are from {', '.join(dates)}"
+    return replace(nearest, dated=line + ".")
+
+
+def _source_date(source: Source) -> date | None:
+    try:
+        return date.fromisoformat(source.published[:10])
+    except ValueError:
+        return None
 
 
 def _evidence_at(reading: Reading, everything: list[Evidence]) -> Evidence:

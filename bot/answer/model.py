@@ -108,6 +108,11 @@ class Answer:
     missing: list[str] = field(default_factory=list)
     # A follow-up as it was looked up, its references resolved ("" when read as asked).
     read_as: str = ""
+    # When the evidence was published ("as of 20 June 2022 [1]"); for a question about a time
+    # the index has nothing from, the line that says so ("Nothing from the week of ...").
+    dated: str = ""
+    # The day the question was asked on (YYYY-MM-DD), when it was given.
+    as_of: str = ""
     # A generated answer: its checked sentences (shown instead of the short answer, the quotes
     # below them), how many sentences failed the check and were dropped, and a one-line note
     # when generation was tried and the extractive answer is shown instead.
@@ -122,10 +127,15 @@ class Answer:
         if self.generated:
             return self.generated_text
         if not self.found:
+            if self.dated:
+                return self.dated
             if self.missing:
                 return f"{NOT_FOUND} Nothing found on: {'; '.join(self.missing)}."
             return NOT_FOUND
-        return f"{self.short.line}\n{self.quotes}" if self.short else self.quotes
+        head = self.short.line if self.short else ""
+        if self.dated:
+            head = f"{head} ({self.dated})" if head else f"({self.dated})"
+        return f"{head}\n{self.quotes}" if head else self.quotes
 
     @property
     def generated_text(self) -> str:
@@ -148,6 +158,8 @@ class Answer:
             "short_answer": asdict(self.short) if self.short else None,
             "missing": list(self.missing),
             "read_as": self.read_as,
+            "dated": self.dated,
+            "as_of": self.as_of,
             "generated": [asdict(g) for g in self.generated],
             "dropped": self.dropped,
             "note": self.note,
@@ -170,6 +182,8 @@ class Answer:
             kind=data.get("kind", ""),
             missing=list(data.get("missing", [])),
             read_as=data.get("read_as", ""),
+            dated=data.get("dated", ""),
+            as_of=data.get("as_of", ""),
             generated=[Generated(g["text"], tuple(g["cites"])) for g in data.get("generated", [])],
             dropped=int(data.get("dropped", 0)),
             note=data.get("note", ""),

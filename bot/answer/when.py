@@ -208,25 +208,25 @@ def _matches(question: str, as_of: date) -> Iterator[tuple[int, Window]]:
 def describe(w: Window) -> str:
     """The window in plain words: "the week of 13 June 2022", "20 June 2022", "June 2022"."""
     if not w.strict:
-        return f"the {(w.end - w.start).days + 1} days to {_day(w.end)}"
+        return f"the {(w.end - w.start).days + 1} days to {day(w.end)}"
     words = w.phrase.lower().split()
     if "year" in words:
         return str(w.start.year)
     if "month" in words:
         return f"{MONTH_NAMES[w.start.month - 1]} {w.start.year}"
     if "weekend" in words:
-        return f"the weekend of {_day(w.start)}"
+        return f"the weekend of {day(w.start)}"
     if "week" in words and (w.end - w.start).days == 6:
-        return f"the week of {_day(w.start)}"
+        return f"the week of {day(w.start)}"
     if w.start == w.end:
-        return _day(w.start)
+        return day(w.start)
     if (w.start.year, w.start.month) == (w.end.year, w.end.month):
-        return f"{w.start.day} to {_day(w.end)}"
+        return f"{w.start.day} to {day(w.end)}"
     if w.start.year == w.end.year:
-        return f"{w.start.day} {MONTH_NAMES[w.start.month - 1]} to {_day(w.end)}"
-    return f"{_day(w.start)} to {_day(w.end)}"
+        return f"{w.start.day} {MONTH_NAMES[w.start.month - 1]} to {day(w.end)}"
+    return f"{day(w.start)} to {day(w.end)}"
 
 
-def _day(d: date) -> str:
+def day(d: date) -> str:
     """'13 June 2022', with no locale."""
     return f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}"

@@ -14,6 +14,7 @@ import signal
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -262,12 +263,15 @@ class FootnoteBot(commands.Bot):
         user_id: int,
         conversation: str | None = None,
         stream: StreamedReply | None = None,
+        asked: datetime | None = None,
     ) -> tuple[Answer, str]:
         """Answer off the event loop and store it; returns the answer and its key.
 
         conversation: the key of the conversation the question continues (its earlier turns
         resolve the follow-up's references), or None for a question that stands alone.
         stream: where a generated answer's checked sentences go as they come.
+        asked: when the question was asked (the message's or interaction's creation time): its
+            day is the question's date ("this week" is the week before it).
         """
         history = await asyncio.to_thread(self.conversations.turns, conversation or "")
         options: dict[str, Any] = {}
@@ -275,6 +279,8 @@ class FootnoteBot(commands.Bot):
             options["history"] = history
         if stream is not None:
             options["on_sentence"] = stream.push
+        if asked is not None:
+            options["as_of"] = asked.date()
         answer = await asyncio.to_thread(partial(self.service.ask, question, **options))
         key = await asyncio.to_thread(self.store.save, answer, user_id)
         return answer, key
@@ -362,7 +368,9 @@ class FootnoteBot(commands.Bot):
                     streamed.append(await message.reply(text, mention_author=False))
 
             async with message.channel.typing(), self.streaming(show) as stream:
-                answer, key = await self.answer(question, message.author.id, conversation, stream)
+                answer, key = await self.answer(
+                    question, message.author.id, conversation, stream, message.created_at
+                )
             if opened:
                 conversation = f"thread:{opened[0].id}"
             await self._reply_with_answer(
@@ -527,7 +535,9 @@ async def ask_command(interaction: discord.Interaction[FootnoteBot], question: s
             await interaction.edit_original_response(content=partial_text)
 
     async with bot.streaming(show) as stream:
-        answer, key = await bot.answer(text, interaction.user.id, conversation, stream)
+        answer, key = await bot.answer(
+            text, interaction.user.id, conversation, stream, interaction.created_at
+        )
     embed, view = answer_embed(answer), answer_view(answer, key)
     note = note_line(answer)
     if threaded:
