@@ -226,4 +226,3 @@ def test_what_html_reading_imports_is_declared() -> None:
     declared = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=\[ ;]", d)[0].lower().replace("-", "_") for d in declared}
     assert {"trafilatura", "lxml_html_clean"} <= names
-

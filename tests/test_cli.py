@@ -286,4 +286,3 @@ def test_chat_goes_on_after_a_line_that_is_not_utf8(
     assert chat.returncode == 0, chat.stderr
     assert "UTF-8" in chat.stderr and "Traceback" not in chat.stderr
     assert "1.2 billion dollars" in chat.stdout
-

@@ -273,4 +273,3 @@ async def test_the_bots_watcher_logs_each_skipped_file_once(
     logged = [(r.levelname, r.getMessage()) for r in caplog.records]
     skipped = [(level, text[:18]) for level, text in logged if "broken.md" in text]
     assert skipped == [("WARNING", "skipped broken.md:")]
-
