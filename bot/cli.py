@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.answer import Answer
 from bot.config import load_settings
@@ -19,7 +19,7 @@ from bot.conversation import ConversationStore, Turn
 from bot.feeds_cli import feeds_app
 from bot.render import answer_text, passage_text
 from bot.service import Footnote
-from index.build import BuildReport
+from index.build import EMBEDDING, BuildReport
 from index.errors import DataDirError, FootnoteError, NotFoundError
 
 app = typer.Typer(
@@ -95,19 +95,27 @@ def index(
 
 def _index_once(service: Footnote, *, rebuild: bool) -> BuildReport:
     with Progress(
-        TextColumn("embedding"),
+        TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("chunks"),
+        TextColumn("{task.fields[count]}"),
         TimeRemainingColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
     ) as bar:
-        task = bar.add_task("embed", total=None)
+        task = bar.add_task("reading the articles", total=None, count="")
+        shown = [""]
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def progress(done: int, total: int, stage: str = EMBEDDING) -> None:
+            count = (
+                f"{done:,}/{total:,} passages"
+                if stage == EMBEDDING
+                else f"{100 * done // max(total, 1)}% of {total:,} characters"
+            )
+            if stage != shown[0]:  # a new stage: its own count, speed and time left
+                shown[0] = stage
+                bar.reset(task, description=stage, count=count)
+            bar.update(task, completed=done, total=total, count=count)
 
         report = service.index(rebuild=rebuild, progress=progress)
     _print_report(report)

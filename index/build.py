@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -27,12 +28,34 @@ from index.errors import ArticleError, IndexCorruptError
 from index.store import Manifest, index_dir
 from index.vector_cache import VectorCache
 
-__all__ = ["EMBED_BATCH", "BuildReport", "Progress", "build_index", "build_lock"]
+__all__ = [
+    "CHUNKING",
+    "EMBEDDING",
+    "EMBED_BATCH",
+    "BuildReport",
+    "Progress",
+    "build_index",
+    "build_lock",
+]
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-EMBED_BATCH = 256
+CHUNKING, EMBEDDING = "chunking", "embedding"
+
+
+class Progress(Protocol):
+    """Told how a build goes: (done, total) of its stage, CHUNKING (characters of article text
+    cut into passages) then EMBEDDING (passages embedded)."""
+
+    def __call__(self, done: int, total: int, stage: str = EMBEDDING) -> None: ...
+
+
+# Passages embedded between progress reports: the ONNX backend's smallest bulk call (smaller
+# ones run on one thread), a second or two on a few cores and under 10 s on a slow machine.
+EMBED_BATCH = 128
+# An article with more text than this is far larger than news articles (2,000-20,000
+# characters): it is indexed, with a warning, as it takes minutes to cut and embed.
+LARGE_ARTICLE_CHARS = 1_000_000
 CACHE = "embed-cache.sqlite"
 
 
@@ -231,12 +254,28 @@ class _Builder:
 
     def _add(self, staging: Staging, todo: list[Article], progress: Progress | None) -> None:
         pending: list[tuple[Article, list[Chunk]]] = []
+        total = sum(len(a.text) for a in todo)
+        done = 0
         for article in todo:
+            if len(article.text) > LARGE_ARTICLE_CHARS:
+                log.warning(
+                    "%s holds %s characters of text, far larger than a news article (over %s): "
+                    "cutting and embedding it takes minutes",
+                    article.id,
+                    f"{len(article.text):,}",
+                    f"{LARGE_ARTICLE_CHARS:,}",
+                )
+            told = None
+            if progress is not None:
+                told = _chunking(progress, done, total)
             try:
-                pending.append((article, self.chunker.chunk(article)))
+                pending.append((article, self.chunker.chunk(article, told)))
             except ArticleError as exc:
                 # The article is left out (an old version was already dropped in _diff).
                 self.report.errors.append(exc)
+            done += len(article.text)
+            if progress is not None:
+                progress(done, total, stage=CHUNKING)
         texts = [embed_text(a, c.text, self.settings) for a, chunks in pending for c in chunks]
         staging.add(pending, self._embed(texts, progress))
 
@@ -257,14 +296,14 @@ class _Builder:
                     missing.append(i)
             self.report.chunks_reused = len(texts) - len(missing)
             if progress:
-                progress(0, len(missing))
+                progress(0, len(missing), stage=EMBEDDING)
             for lo in range(0, len(missing), EMBED_BATCH):
                 batch = missing[lo : lo + EMBED_BATCH]
                 vecs = self.embedder.embed([texts[i] for i in batch])
                 out[batch] = vecs
                 cache.put([(keys[i], vecs[j]) for j, i in enumerate(batch)])
                 if progress:
-                    progress(lo + len(batch), len(missing))
+                    progress(lo + len(batch), len(missing), stage=EMBEDDING)
             self.report.chunks_embedded = len(missing)
         finally:
             cache.close()
@@ -275,3 +314,8 @@ class _Builder:
         path = self.root / CACHE
         if path.exists():
             path.unlink()
+
+
+def _chunking(progress: Progress, before: int, total: int) -> Callable[[int], None]:
+    """A Chunker's progress (characters of one article cut) as the build's chunking stage."""
+    return lambda cut: progress(before + cut, total, stage=CHUNKING)

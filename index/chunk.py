@@ -89,8 +89,15 @@ class Chunker:
         """tiktoken tokens in text."""
         return len(self._encoding.encode(text, disallowed_special=()))
 
-    def chunk(self, article: Article) -> list[Chunk]:
-        """Cut one article into overlapping sentence windows."""
+    def chunk(
+        self, article: Article, progress: Callable[[int], None] | None = None
+    ) -> list[Chunk]:
+        """Cut one article into overlapping sentence windows.
+
+        Args:
+            progress: called with the characters cut so far after each window (cutting a
+                50 MB article takes minutes).
+        """
         text = article.text
         head = header(article)
         if not self._fits(head, 0, min(len(head), 40), head):
@@ -115,6 +122,8 @@ class Chunker:
                     self.count(text[start:end]),
                 )
             )
+            if progress is not None:
+                progress(end if j < len(units) else len(text))
             if j >= len(units):
                 break
             # Step back over trailing sentences that fit in the overlap, but always move forward.

@@ -239,8 +239,9 @@ class Slow(FakeEmbedder):
         time.sleep(0.2)
         return super().embed(texts, batch_size)
 
-def progress(done, total):
-    print(done, total, flush=True)
+def progress(done, total, stage="embedding"):
+    if stage == "embedding":
+        print(done, total, flush=True)
 
 settings = load_settings()
 index.build.EMBED_BATCH = 2

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import logging
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,33 @@ def test_a_large_index_is_published_as_ivf_and_stays_incremental(
     assert (report.added, report.removed) == (1, 1)
     assert retriever.search("giant panda zoo")[0].article_id == "zoo.md"
     assert all(p.article_id != "chess-final.md" for p in retriever.search("Nandakumar chess", 8))
+
+
+def test_a_build_says_how_it_goes_and_warns_of_a_huge_article(
+    news_corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import index.build
+
+    # Far larger than a news article; the threshold is lowered so the test stays quick.
+    monkeypatch.setattr(index.build, "LARGE_ARTICLE_CHARS", 20_000)
+    huge = " ".join(f"Paragraph {i} of the minutes lists budget line {i * 3}." for i in range(1500))
+    _article(news_corpus / "minutes.md", "Council minutes", huge)
+    calls: list[tuple[str, int, int]] = []
+
+    def progress(done: int, total: int, stage: str = "embedding") -> None:
+        calls.append((stage, done, total))
+
+    report = _build(news_corpus, tmp_path / "data", FakeEmbedder(), progress=progress)
+    stages = [stage for stage, _, _ in calls]
+    # Chunking is told first (its total: characters to cut), then embedding (passages).
+    assert stages == sorted(stages) and {"chunking", "embedding"} <= set(stages)
+    chunking = [(done, total) for stage, done, total in calls if stage == "chunking"]
+    assert len(chunking) > 2 and chunking[-1][0] == chunking[-1][1] >= len(huge)
+    embedded = [done for stage, done, _ in calls if stage == "embedding"]
+    assert embedded[-1] == report.chunks_embedded > 256
+    assert max(b - a for a, b in itertools.pairwise(embedded)) <= index.build.EMBED_BATCH <= 128
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "minutes.md" in warned[0] and "far larger than" in warned[0]

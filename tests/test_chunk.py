@@ -105,3 +105,11 @@ def test_bad_settings_are_rejected() -> None:
         ChunkSettings(max_tokens=100, overlap_tokens=60)
     with pytest.raises(ConfigError, match="encoding"):
         Chunker(ChunkSettings(encoding="nope")).count("x")
+
+
+def test_chunking_a_long_article_says_how_far_it_got() -> None:
+    article = _article(LONG)
+    cut: list[int] = []
+    chunks = Chunker(ChunkSettings(max_tokens=60, overlap_tokens=10)).chunk(article, cut.append)
+    assert len(cut) == len(chunks) > 10  # once per passage: a 50 MB article takes minutes
+    assert cut == sorted(cut) and cut[-1] == len(LONG)

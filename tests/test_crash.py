@@ -55,8 +55,9 @@ class Slow(FakeEmbedder):
         time.sleep(0.15)
         return super().embed(texts, batch_size)
 
-def progress(done, total):
-    print(done, total, flush=True)
+def progress(done, total, stage="embedding"):
+    if stage == "embedding":
+        print(done, total, flush=True)
 
 index.build.EMBED_BATCH = 2
 index.build.build_index(

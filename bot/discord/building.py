@@ -13,8 +13,8 @@ import discord
 from bot.discord.render import clip
 from bot.discord.replies import one_line
 from bot.service import Footnote
-from index.build import BuildReport
-from index.errors import IndexLockedError
+from index.build import CHUNKING, EMBEDDING, BuildReport
+from index.errors import FootnoteError, IndexLockedError
 from index.intake import IntakeError, Staged
 from index.store import ArticleRecord
 
@@ -29,9 +29,10 @@ BUILD_WAIT_SECONDS = 300.0
 class BuildProgress:
     """A build's counts, shown by editing the deferred reply while it runs.
 
-    The build calls it from its worker thread with (passages embedded, passages to embed); each
-    change wakes a task on the event loop that edits the reply, at most once per interval, so the
-    loop never waits on the build and Discord is not flooded.
+    The build calls it from its worker thread with (done, total, stage): characters of article
+    text cut into passages, then passages embedded; each change wakes a task on the event loop
+    that edits the reply, at most once per interval, so the loop never waits on the build and
+    Discord is not flooded.
     """
 
     def __init__(self, interaction: discord.Interaction[Any], action: str, interval: float) -> None:
@@ -40,13 +41,14 @@ class BuildProgress:
         self.interval = interval
         self.done = 0
         self.total = 0
+        self.stage = EMBEDDING
         self.waiting = False
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stopped = False
 
-    def __call__(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
+    def __call__(self, done: int, total: int, stage: str = EMBEDDING) -> None:
+        self.done, self.total, self.stage = done, total, stage
         self._notify()
 
     def wait_for_build(self, waiting: bool) -> None:
@@ -73,6 +75,8 @@ class BuildProgress:
         if not self.total:
             return f"{self.action}: reading the articles… ({took})"
         share = 100 * self.done // max(self.total, 1)
+        if self.stage == CHUNKING:
+            return f"{self.action}: cutting the articles into passages ({share}%, {took})…"
         return (
             f"{self.action}: **{self.done:,}** of **{self.total:,}** passages embedded "
             f"({share}%, {took})…"
@@ -124,17 +128,35 @@ def index_when_free(
             progress.wait_for_build(False)
 
 
+class AddQueued(FootnoteError):
+    """The article is saved in the corpus, but a build already running outlasted the wait: the
+    build after it indexes the article (under `serve`, the corpus watcher's)."""
+
+
 def add_and_index(
-    service: Footnote, staged: Staged, progress: BuildProgress
+    service: Footnote,
+    staged: Staged,
+    progress: BuildProgress,
+    *,
+    wait: float = BUILD_WAIT_SECONDS,
 ) -> tuple[BuildReport, list[ArticleRecord]]:
     """Save a staged article into the corpus and index it; a failed add removes the file again.
 
     Blocking. Raises:
         IntakeError: the build skipped the file (it holds no usable or no new article).
+        AddQueued: another build held the index for longer than wait seconds.
     """
     staged.save()
     try:
-        report = index_when_free(service, progress)
+        report = index_when_free(service, progress, wait=wait)
+    except IndexLockedError as exc:
+        # A long build (a huge article's) holds the index: the article waits in the corpus for
+        # the next build rather than being lost with this /add.
+        raise AddQueued(
+            f"Saved {clip(staged.first.title, 200)} in the corpus; the index build already "
+            "running is taking long, so the build after it indexes the article. Ask about it "
+            "in a while."
+        ) from exc
     except BaseException:
         staged.discard()  # the build did not publish: corpus and index stay as they were
         raise
