@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,8 @@ from bot.answer import Answer
 from bot.config import load_settings
 from bot.conversation import ConversationStore, Turn
 from bot.feeds_cli import feeds_app
-from bot.render import answer_text, passage_text
+from bot.news import clean_topic, nothing_text, whats_new
+from bot.render import answer_text, news_text, passage_text
 from bot.service import Footnote
 from index.build import EMBEDDING, BuildReport
 from index.errors import DataDirError, FootnoteError, NotFoundError
@@ -277,6 +279,44 @@ class _ChatConversation:
             _note(f"{exc}; this session's questions and answers are not kept.")
             self._said = True
         self._store = None
+
+
+@app.command()
+def news(
+    topic: Annotated[str, typer.Argument(help="What the news is about, in quotes.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since", formats=["%Y-%m-%d"], help="Only articles published on or after YYYY-MM-DD."
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Nothing published after YYYY-MM-DD. Default: today.",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=50, help="Articles to list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the articles as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """What's new about a topic: the newest indexed articles, newest first, leads quoted."""
+    topic = clean_topic(topic)
+    first = since.date() if since else None
+    last = as_of.date() if as_of else date.today()
+    items = whats_new(_service(data_dir), topic, since=first, as_of=last, limit=limit)
+    if as_json:
+        data = {
+            "topic": topic,
+            "since": first.isoformat() if first else None,
+            "as_of": last.isoformat(),
+            "items": [item.to_dict() for item in items],
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        _say(news_text(items) if items else nothing_text(topic, first))
 
 
 @app.command()

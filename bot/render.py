@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 from bot.answer import Answer, Source
 from bot.links import quote_link
+from bot.news import NewsItem
 
 
 def answer_text(answer: Answer, width: int = 100, show: str = "footnote show N") -> str:
@@ -17,7 +19,8 @@ def answer_text(answer: Answer, width: int = 100, show: str = "footnote show N")
         lines += [textwrap.fill(f"Answer: {answer.generated_text}", width), ""]
         lines += ["Supporting quotes:", textwrap.fill(answer.quotes, width)]
     elif answer.found and answer.short is not None:
-        lines += [textwrap.fill(f"Answer: {answer.short.line}", width), ""]
+        dated = f" ({answer.dated})" if answer.dated else ""
+        lines += [textwrap.fill(f"Answer: {answer.short.line}{dated}", width), ""]
         lines.append(textwrap.fill(answer.quotes, width))
     else:
         lines.append(textwrap.fill(answer.text, width))
@@ -48,3 +51,17 @@ def passage_text(source: Source, width: int = 100) -> str:
     )
     paragraphs = [textwrap.fill(p, width) for p in body.split("\n") if p.strip()]
     return "\n".join(head) + "\n\n" + "\n\n".join(paragraphs)
+
+
+def news_text(items: Sequence[NewsItem], width: int = 100) -> str:
+    """What's new, newest first: each article's headline, outlet and date, the link that opens
+    it at the quote, and its lead quoted, cited [n]."""
+    blocks = []
+    for item in items:
+        s = item.source
+        lines = [f"[{s.n}] {s.label()}"]
+        if item.link:
+            lines.append(f"    {item.link}")
+        lines.append(textwrap.indent(textwrap.fill(f"“{s.snippet}”", width - 4), "    "))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,247 @@
+"""What's new about a topic: the newest indexed articles about it, each with its lead quoted.
+
+An article is about the topic when one of its passages is, by two tests together: its meaning
+(the passage's cosine similarity to the topic reaches the answer layer's bar,
+Settings.min_similarity) and its words (the passage and its headline hold at least
+MIN_COVERAGE of the topic's words, each weighed by how rare it is in the index, so "Toyota
+recall" does not find a Kia recall). On the RealTimeQA dev corpus (204 articles, the bundled
+model) these two bars keep every on-topic article of 20 hand-picked topics and return nothing
+for 10 topics the corpus is not about (benchmarks/news.py).
+
+Each article is shown with its lead, the first sentence of its first passage that states
+something (headings, bylines and questions are skipped as the answer layer skips them), quoted
+verbatim with its character offsets in the article, as a numbered Source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from bot.answer.evidence import MIN_SENTENCE_CHARS
+from bot.answer.model import Source
+from bot.answer.question import words_of
+from bot.links import quote_link
+from bot.service import Footnote
+from index.backends import Reader, Where
+from index.errors import QuestionError
+from index.rerank import coverage
+from index.search import Passage
+from index.sentences import segments
+from index.store import ChunkRecord
+
+MAX_TOPIC_CHARS = 200
+# A passage holds at least this share of the topic's (rarity-weighted) words.
+MIN_COVERAGE = 0.5
+# Chunks drawn from each of the dense and the keyword search, over the whole index and over
+# the RECENT_DAYS before the as-of date (or since the since date, when that is later): the
+# recent search finds this month's reports even when older ones fill the whole index's best.
+CANDIDATES = 100
+RECENT_DAYS = 31
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One article in a "what's new" list: its lead as a numbered Source, and how close to the
+    topic its best passage came (cosine similarity)."""
+
+    source: Source
+    similarity: float
+
+    @property
+    def link(self) -> str:
+        """The article's url, opening at the quoted lead where the browser supports it."""
+        return quote_link(self.source.url, self.source.snippet) if self.source.url else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.source.n,
+            "title": self.source.title,
+            "outlet": self.source.source,
+            "date": self.source.date,
+            "quote": self.source.snippet,
+            "link": self.link,
+            "similarity": round(self.similarity, 4),
+            "source": asdict(self.source),
+        }
+
+
+def clean_topic(topic: str) -> str:
+    """The topic with whitespace folded.
+
+    Raises:
+        QuestionError: empty, not UTF-8 text, or longer than MAX_TOPIC_CHARS.
+    """
+    text = " ".join((topic or "").split())
+    if not text:
+        raise QuestionError("Please name a topic, for example: gas prices.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QuestionError(
+            "The topic holds bytes that are not UTF-8 text; please type it again."
+        ) from exc
+    if len(text) > MAX_TOPIC_CHARS:
+        raise QuestionError(
+            f"Topics are limited to {MAX_TOPIC_CHARS} characters; yours has {len(text):,}."
+        )
+    return text
+
+
+def nothing_text(topic: str, since: date | None) -> str:
+    """What is said when no indexed article is about topic."""
+    window = f" since {since.isoformat()}" if since else ""
+    return f"Nothing indexed about {topic}{window}."
+
+
+def whats_new(
+    service: Footnote, topic: str, *, since: date | None, as_of: date | None, limit: int
+) -> list[NewsItem]:
+    """The newest indexed articles about topic, newest first (undated ones last).
+
+    Args:
+        service: the Footnote whose index is searched.
+        topic: a few words ("gas prices").
+        since: leave out articles published before this day (and undated ones).
+        as_of: leave out articles published after this day (default: today).
+        limit: at most this many articles.
+
+    Returns:
+        One NewsItem per article, numbered [1]..[n] in order; empty when nothing is about it.
+
+    Raises:
+        QuestionError: the topic is empty or too long, or since is after as_of.
+        IndexMissingError, IndexCorruptError, IndexMismatchError.
+    """
+    topic = clean_topic(topic)
+    as_of = as_of or date.today()
+    if since is not None and since > as_of:
+        raise QuestionError(
+            f"{since.isoformat()} is after {as_of.isoformat()}: no article can be published "
+            "between them."
+        )
+    retriever = service.retriever
+    snapshot = retriever.snapshot()
+    vector = retriever.embedder.embed([topic])[0]
+    found = _about(service, snapshot, topic, vector, since, as_of)
+    items: list[NewsItem] = []
+    for best in _newest_first(list(found.values())):
+        if len(items) == limit:
+            break
+        lead = retriever.lead(snapshot, best.article_id, vector)
+        quoted = _first_statement(lead) if lead else None
+        quoted = quoted or _first_statement(best)
+        if quoted is None:
+            continue  # nothing in it states anything: no line to quote
+        passage, start, end = quoted
+        items.append(NewsItem(_source(len(items) + 1, passage, start, end), best.similarity))
+    return items
+
+
+def _about(
+    service: Footnote,
+    snapshot: Reader,
+    topic: str,
+    vector: np.ndarray,
+    since: date | None,
+    as_of: date,
+) -> dict[str, Passage]:
+    """Each article about topic published in the window: its passage closest to the topic."""
+    retriever = service.retriever
+    weigh = retriever.word_weights(snapshot)
+    asked = words_of(topic)
+    recent_from = max(since or date.min, as_of - timedelta(days=RECENT_DAYS))
+    days = frozenset(
+        (recent_from + timedelta(days=i)).isoformat() for i in range((as_of - recent_from).days + 1)
+    )
+    similarity: dict[int, float] = {}
+    for where in (None, Where(dates=days)):
+        similarity.update(snapshot.dense(vector, CANDIDATES, where))
+        for chunk_id, _ in snapshot.keyword(topic, CANDIDATES, where):
+            if chunk_id not in similarity:
+                similarity[chunk_id] = float(snapshot.vector(chunk_id) @ vector)
+    bar = service.settings.min_similarity
+    close = [cid for cid, s in similarity.items() if s >= bar]
+    best: dict[str, Passage] = {}
+    for chunk_id, rec in snapshot.chunks(close).items():
+        if not _in_window(rec.published, since, as_of):
+            continue
+        if coverage(asked, words_of(f"{rec.title} {rec.text}"), weigh) < MIN_COVERAGE:
+            continue
+        held = best.get(rec.article_id)
+        if held is None or similarity[chunk_id] > held.similarity:
+            best[rec.article_id] = _passage(rec, similarity[chunk_id])
+    return best
+
+
+def _day(published: str) -> date | None:
+    try:
+        return date.fromisoformat(published[:10])
+    except ValueError:
+        return None
+
+
+def _in_window(published: str, since: date | None, as_of: date) -> bool:
+    day = _day(published)
+    if day is None:
+        return since is None  # an undated article cannot be shown to be recent
+    return day <= as_of and (since is None or day >= since)
+
+
+def _newest_first(passages: list[Passage]) -> list[Passage]:
+    """Dated ones newest first (a later time the same day first, then the closer match);
+    then the undated ones, closest first."""
+    dated = [p for p in passages if _day(p.published)]
+    undated = [p for p in passages if not _day(p.published)]
+    dated.sort(key=lambda p: (p.published[:10], p.published, p.similarity, p.article_id))
+    undated.sort(key=lambda p: (p.similarity, p.article_id))
+    return dated[::-1] + undated[::-1]
+
+
+def _first_statement(passage: Passage) -> tuple[Passage, int, int] | None:
+    """The passage's first sentence that states something, as article offsets."""
+    for seg in segments(passage.text):
+        text = passage.text[seg.start : seg.end]
+        if seg.statement and len(text) >= MIN_SENTENCE_CHARS and re.search(r"[A-Za-z]{3}", text):
+            return passage, passage.start + seg.start, passage.start + seg.end
+    return None
+
+
+def _passage(rec: ChunkRecord, similarity: float) -> Passage:
+    return Passage(
+        chunk_id=rec.chunk_id,
+        article_id=rec.article_id,
+        title=rec.title,
+        source=rec.source,
+        url=rec.url,
+        published=rec.published,
+        text=rec.text,
+        start=rec.start,
+        end=rec.end,
+        score=similarity,
+        similarity=similarity,
+        dense_rank=None,
+        keyword_rank=None,
+    )
+
+
+def _source(n: int, passage: Passage, start: int, end: int) -> Source:
+    return Source(
+        n=n,
+        title=passage.title,
+        source=passage.source,
+        published=passage.published,
+        url=passage.url,
+        article_id=passage.article_id,
+        chunk_id=passage.chunk_id,
+        snippet=passage.text[start - passage.start : end - passage.start],
+        snippet_start=start,
+        snippet_end=end,
+        passage=passage.text,
+        passage_start=passage.start,
+        passage_end=passage.end,
+    )
