@@ -5,7 +5,15 @@ BIN := $(VENV)/bin
 QUESTION ?= Who heads Taobao and Tmall?
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-all lint bench eval clean
+.PHONY: install demo test test-all lint bench eval clean reader
+
+# Train the reader on SQuAD (../shared/train/squad; resumable: run again after a stop), export
+# it into bot/reader/model/ and print its SQuAD figures. READER_EXAMPLES sets the budget.
+READER_EXAMPLES ?= 24000
+reader: install
+	$(BIN)/python -m bot.reader.train --squad ../shared/train/squad --work-dir runs/reader \
+		--examples $(READER_EXAMPLES) --export bot/reader/model
+	$(BIN)/python -m bot.reader.evaluate --squad ../shared/train/squad --write-card
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

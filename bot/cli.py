@@ -69,7 +69,11 @@ def _main(
     # trafilatura warns "discarding data: None" for a page without an article, which the
     # "skipped" line already says.
     for noisy in (
-        "sentence_transformers", "httpx", "huggingface_hub", "transformers", "trafilatura"
+        "sentence_transformers",
+        "httpx",
+        "huggingface_hub",
+        "transformers",
+        "trafilatura",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
@@ -139,6 +143,21 @@ def _print_report(report: BuildReport) -> None:
     )
 
 
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="The day the question is asked on, YYYY-MM-DD ('this week' is the week before "
+        "it; nothing published after it answers). Default: today.",
+    ),
+]
+
+
+def _day(as_of: datetime | None) -> date:
+    return as_of.date() if as_of is not None else date.today()
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
@@ -146,11 +165,12 @@ def ask(
         int | None, typer.Option("-k", min=1, max=20, help="Passages to draw from.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    as_of: AsOf = None,
     data_dir: DataDir = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered citations."""
     service = _service(data_dir)
-    answer = service.ask(question, k)
+    answer = service.ask(question, k, as_of=_day(as_of))
     if as_json:
         sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -194,7 +214,7 @@ def status(data_dir: DataDir = None) -> None:
 
 
 @app.command()
-def chat(data_dir: DataDir = None) -> None:
+def chat(as_of: AsOf = None, data_dir: DataDir = None) -> None:
     """Ask questions in a terminal session; follow-ups are read in its context (`new` starts
     afresh, `show N` opens a passage, an empty line quits)."""
     service = _service(data_dir)
@@ -222,7 +242,7 @@ def chat(data_dir: DataDir = None) -> None:
                 source = last.source(int(line[5:]))
                 _say(passage_text(source) if source else "No such source.")
                 continue
-            last = service.ask(line, history=conversation.turns())
+            last = service.ask(line, history=conversation.turns(), as_of=_day(as_of))
             _say(answer_text(last, show="show N"))
             conversation.add(last)
         except FootnoteError as exc:  # said in one line; the session goes on

@@ -246,9 +246,7 @@ def test_a_question_that_is_not_utf8_is_one_line(run, monkeypatch: pytest.Monkey
     assert code == 2 and "UTF-8" in err and err.count("\n") == 1 and not out
 
 
-def test_chat_goes_on_after_a_line_that_is_not_utf8(
-    tmp_path: Path, news_corpus: Path
-) -> None:
+def test_chat_goes_on_after_a_line_that_is_not_utf8(tmp_path: Path, news_corpus: Path) -> None:
     """Through a real stdin (not UTF-8 bytes and all), as a terminal would send them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FOOTNOTE_", "DISCORD_"))}
     env |= {
@@ -286,3 +284,26 @@ def test_chat_goes_on_after_a_line_that_is_not_utf8(
     assert chat.returncode == 0, chat.stderr
     assert "UTF-8" in chat.stderr and "Traceback" not in chat.stderr
     assert "1.2 billion dollars" in chat.stdout
+
+
+def test_ask_as_of_a_day_is_answered_from_that_days_news(run) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    # The chess final was reported on 2024-05-02: the week before it has nothing.
+    code, out, _ = run("ask", "Who won the chess championship this week?", "--as-of", "2024-04-20")
+    assert code == 0
+    assert out.startswith("Nothing from the week of 14 April 2024 in the indexed articles")
+    code, out, _ = run(
+        "ask", "Who won the chess championship this week?", "--as-of", "2024-05-03", "--json"
+    )
+    data = json.loads(out)
+    assert data["as_of"] == "2024-05-03"
+    assert data["found"] and data["sources"][0]["published"].startswith("2024-05-02")
+    assert data["dated"] == "as of 2 May 2024 [1]"
+    short = data["short_answer"]
+    assert short["score"] is not None and short["no_answer"] is not None
+
+
+def test_as_of_must_be_a_day(run) -> None:  # type: ignore[no-untyped-def]
+    run("index")
+    code, _, err = run("ask", "Who won?", "--as-of", "last tuesday")
+    assert code == 2 and ("YYYY-MM-DD" in err or "%Y-%m-%d" in err)
