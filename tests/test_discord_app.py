@@ -129,6 +129,11 @@ def is_ephemeral(message: dict[str, Any]) -> bool:
     return bool((message.get("flags") or 0) & EPHEMERAL)
 
 
+def opens_at_quote(link: str | None, url: str) -> bool:
+    """link is url with a text fragment: it opens the article at the quoted words."""
+    return bool(link) and str(link).startswith(f"{url}#:~:text=")
+
+
 # --- Fixtures -------------------------------------------------------------------------------------
 
 
@@ -245,7 +250,8 @@ def test_answer_view_has_persistent_passage_buttons_and_web_links_only() -> None
         "footnote:passage:0123456789abcdef:1",
         "footnote:passage:0123456789abcdef:2",
     ]
-    assert [b["url"] for b in links] == ["https://herald.example/a"]
+    [link] = [b["url"] for b in links]
+    assert opens_at_quote(link, "https://herald.example/a")
     assert "file:" not in str(answer_embed(answer).to_dict())
 
 
@@ -315,7 +321,7 @@ def test_not_found_answer_says_so_and_lists_nearest_passages() -> None:
 def test_passage_embed_quotes_the_whole_passage_with_the_snippet_in_bold() -> None:
     embed = passage_embed(make_source(1)).to_dict()
     assert embed["description"] == "Before it. **The bridge cost 1.2 billion dollars.** After it."
-    assert embed["url"] == "https://herald.example/a"
+    assert opens_at_quote(embed["url"], "https://herald.example/a")
     huge = passage_embed(make_source(1, size=400)).to_dict()
     assert not validate_message({"embeds": [huge]})
 
@@ -385,7 +391,7 @@ async def test_ask_answers_with_citations_and_buttons(
     assert embed["fields"][0]["name"].startswith("[1] Harbor City")
     items = buttons(reply)
     assert any(b.get("custom_id", "").startswith("footnote:passage:") for b in items)
-    assert any(b.get("url") == "https://herald.example/harbor-bridge" for b in items)
+    assert any(opens_at_quote(b.get("url"), "https://herald.example/harbor-bridge") for b in items)
 
 
 class SlowIndex(Footnote):
@@ -440,7 +446,10 @@ async def test_passage_button_opens_the_full_passage_privately_even_after_a_rest
     passage = shown["embeds"][0]
     assert "**The bridge cost 1.2 billion dollars" in passage["description"]
     assert "Mayor Elena Ruiz" in passage["description"]  # the whole passage, not only the snippet
-    assert passage["url"] == "https://herald.example/harbor-bridge"
+    assert opens_at_quote(passage["url"], "https://herald.example/harbor-bridge")
+    [article] = buttons(shown)
+    assert article["label"] == "Open the article"
+    assert opens_at_quote(article["url"], "https://herald.example/harbor-bridge")
 
 
 async def test_a_passage_button_whose_answer_is_gone_says_so_privately(
@@ -968,7 +977,7 @@ async def test_add_a_web_page_goes_through_the_feed_extraction(
         fake, await fake.slash("ask", {"question": "When was the Gull Island lighthouse relit?"})
     )
     assert "relit on Wednesday night" in asked["embeds"][0]["description"]
-    assert url in [b.get("url") for b in buttons(asked)]
+    assert any(opens_at_quote(b.get("url"), url) for b in buttons(asked))
 
 
 async def test_add_needs_manage_server_or_the_admin_role(

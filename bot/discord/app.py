@@ -43,10 +43,10 @@ from bot.discord.render import (
     added_text,
     answer_embed,
     clip,
-    is_web_url,
     note_line,
     passage_embed,
     report_text,
+    source_link,
     status_text,
     verbatim,
 )
@@ -111,14 +111,14 @@ def answer_view(answer: Answer, key: str) -> discord.ui.View:
     for i, source in enumerate(shown):
         row = i // BUTTONS_PER_ROW
         view.add_item(PassageButton(key, source.n, row=row))
-    links = [s for s in shown if is_web_url(s.url)]
+    links = [(s, link) for s in shown if (link := source_link(s))]
     first_link_row = row + 1 if shown else 0
-    for i, source in enumerate(links):
+    for i, (source, link) in enumerate(links):
         link_row = first_link_row + i // BUTTONS_PER_ROW
         if link_row >= ROWS_LIMIT:
             break
         label = clip(f"[{source.n}] {source.source or source.title}", BUTTON_LABEL_LIMIT)
-        view.add_item(discord.ui.Button(label=label, url=source.url, row=link_row))
+        view.add_item(discord.ui.Button(label=label, url=link, row=link_row))
     return view
 
 
@@ -481,8 +481,9 @@ async def send_passage(interaction: discord.Interaction[Any], answer: Answer, n:
         numbers = ", ".join(str(s.n) for s in answer.sources) or "none"
         raise NotFoundError(f"That answer has no source [{n}] (its sources: {numbers}).")
     view = discord.ui.View(timeout=None)
-    if is_web_url(source.url):
-        view.add_item(discord.ui.Button(label="Open the article", url=source.url))
+    link = source_link(source)
+    if link:
+        view.add_item(discord.ui.Button(label="Open the article", url=link))
     await interaction.response.send_message(embed=passage_embed(source), view=view, ephemeral=True)
 
 

@@ -208,7 +208,7 @@ def passage_embed(source: Source) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"[{source.n}] {source.title or source.article_id}", EMBED_TITLE_LIMIT),
         description=body,
-        url=source.url if is_web_url(source.url) else None,
+        url=source_link(source),
         colour=FOUND_COLOUR,
     )
     if source.source:
