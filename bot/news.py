@@ -98,6 +98,21 @@ def nothing_text(topic: str, since: date | None) -> str:
     return f"Nothing indexed about {topic}{window}."
 
 
+def last_day(since: date | None, as_of: date | None) -> date:
+    """The last day listed: as_of, or today.
+
+    Raises:
+        QuestionError: since is after it.
+    """
+    as_of = as_of or date.today()
+    if since is not None and since > as_of:
+        raise QuestionError(
+            f"{since.isoformat()} is after {as_of.isoformat()}: nothing can be listed from "
+            "after the day it is asked for."
+        )
+    return as_of
+
+
 def whats_new(
     service: Footnote, topic: str, *, since: date | None, as_of: date | None, limit: int
 ) -> list[NewsItem]:
@@ -118,12 +133,7 @@ def whats_new(
         IndexMissingError, IndexCorruptError, IndexMismatchError.
     """
     topic = clean_topic(topic)
-    as_of = as_of or date.today()
-    if since is not None and since > as_of:
-        raise QuestionError(
-            f"{since.isoformat()} is after {as_of.isoformat()}: no article can be published "
-            "between them."
-        )
+    as_of = last_day(since, as_of)
     retriever = service.retriever
     snapshot = retriever.snapshot()
     vector = retriever.embedder.embed([topic])[0]

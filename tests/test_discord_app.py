@@ -38,9 +38,11 @@ from bot.discord.render import (
     answer_embed,
     clip,
     embed_length,
+    news_embed,
     passage_embed,
 )
 from bot.discord.replies import APOLOGY
+from bot.news import NewsItem
 from bot.service import Footnote
 from index.errors import ConfigError
 from index.store import CURRENT, META, VECTORS
@@ -346,7 +348,7 @@ async def test_bot_connects_and_registers_documented_commands(
     await start_bot()
     assert fake.identify is not None and fake.identify["intents"] & (1 << 15) == 0
     commands = {c["name"]: c for c in fake.commands[fake.guild_id]}
-    assert set(commands) == {"ask", "source", "reindex", "status", "add"}
+    assert set(commands) == {"ask", "source", "reindex", "status", "add", "news"}
     assert all(c["description"] for c in commands.values())
     assert all(o["description"] for c in commands.values() for o in c.get("options", []))
 
@@ -835,6 +837,7 @@ async def test_every_slash_command_outside_the_allow_list_is_refused_politely(
         "status": {},
         "reindex": {},
         "add": {"file": Upload("ferry.md", FERRY)},
+        "news": {"topic": "bridge"},
     }
     bot = await start_bot(allowed_channels=fake.channels["news"])
     assert {command.name for command in bot.tree.get_commands()} == set(options)
@@ -1313,3 +1316,156 @@ async def test_generated_answers_stream_into_the_thread_they_open(
     assert final["embeds"][0]["description"].startswith("The bridge cost 1.2 billion")
     assert fake.calls("PATCH", f"/channels/{thread['id']}/messages/{answer['id']}")
     assert not intro.get("embeds")  # the answer is in the thread, not on the intro
+
+
+# --- /news ---------------------------------------------------------------------------------------
+
+FERRY_NEWS = 7  # articles about the harbour ferry: two pages of five
+
+
+def ferry_news(folder: Path) -> Path:
+    """FERRY_NEWS invented ferry reports, one a month of 2024 from January, and a chess one."""
+    folder.mkdir(parents=True)
+    for month in range(1, FERRY_NEWS + 1):
+        (folder / f"ferry-{month}.md").write_text(
+            f'---\ntitle: "Harbor ferry report {month}"\nsource: "Harbor City Herald"\n'
+            f'published_at: 2024-{month:02d}-10\nurl: "https://herald.example/ferry-{month}"\n---\n\n'
+            f"Ferry news\n\nThe harbor ferry carried {month},000 passengers in month {month}, "
+            "the operator said on Monday.\n\nThe harbor ferry runs every hour.\n",
+            "utf-8",
+        )
+    (folder / "chess.md").write_text(
+        '---\ntitle: "Teenager wins the chess final"\nsource: "Daily Pawn"\n'
+        "published_at: 2024-04-01\n---\n\nA sixteen-year-old won the national chess final.\n",
+        "utf-8",
+    )
+    return folder
+
+
+@pytest.fixture
+def ferries(tmp_path: Path) -> tuple[Settings, Footnote]:
+    settings = Settings(
+        data_dir=tmp_path / "ferry-data",
+        corpus_dir=ferry_news(tmp_path / "ferry-corpus"),
+        min_similarity=0.2,
+        cooldown_seconds=0,
+    )
+    service = Footnote(settings, embedder=FakeEmbedder())
+    service.index()
+    return settings, service
+
+
+def news_items(n: int, size: int = 60) -> list[NewsItem]:
+    return [
+        NewsItem(replace(make_source(i, size=size), published=f"2024-03-{i % 28 + 1:02d}"), 0.5)
+        for i in range(1, n + 1)
+    ]
+
+
+def test_news_embed_shows_a_page_of_five_within_discords_limits() -> None:
+    items = news_items(12)
+    first = news_embed("the bridge", items, 0).to_dict()
+    assert [f["name"][:4] for f in first["fields"]] == ["[1] ", "[2] ", "[3] ", "[4] ", "[5] "]
+    assert "page 1 of 3" in first["footer"]["text"]
+    last = news_embed("the bridge", items, 2).to_dict()
+    assert [f["name"][:5] for f in last["fields"]] == ["[11] ", "[12] "]
+    for page in (first, last):
+        assert not validate_message({"embeds": [page]}), validate_message({"embeds": [page]})
+        assert embed_length(page) <= EMBED_TOTAL_LIMIT
+    one = news_embed("the bridge", news_items(1, size=1), 0).to_dict()
+    value = one["fields"][0]["value"]
+    assert value.startswith("*Harbor City Herald · 2024-03-02*\n<https://herald.example/a#:~:text=")
+    assert "#:~:text=" in value and "> “The bridge cost" in value
+
+
+async def test_news_lists_the_newest_first_with_leads_and_pages(
+    fake: FakeDiscord, start_bot: StartBot, ferries: tuple[Settings, Footnote]
+) -> None:
+    await start_bot(*ferries)
+    interaction = await fake.slash("news", {"topic": "harbor ferry"})
+    reply = await reply_to(fake, interaction)
+    assert interaction.callback == {"type": 5}  # thinking…, then the list
+    assert not is_ephemeral(reply)
+    embed = reply["embeds"][0]
+    assert [f["name"] for f in embed["fields"]] == [
+        f"[{n}] Harbor ferry report {FERRY_NEWS + 1 - n}" for n in range(1, 6)
+    ]
+    first = embed["fields"][0]["value"]
+    assert "*Harbor City Herald · 2024-07-10*" in first
+    assert f"<https://herald.example/ferry-{FERRY_NEWS}#:~:text=" in first
+    lead = f"The harbor ferry carried {FERRY_NEWS},000 passengers in month {FERRY_NEWS}, the"
+    assert f"> “{lead} operator said on Monday.”" in first  # the heading is skipped
+    assert "page 1 of 2" in embed["footer"]["text"]
+    prev, next_ = buttons(reply)
+    assert (prev["label"], next_["label"]) == ("Prev", "Next")
+    assert prev.get("disabled") and not next_.get("disabled")
+
+    pressed = await fake.press(reply, next_["custom_id"])
+    turned = await fake.wait_for(lambda: pressed.callback, TIMEOUT)
+    assert turned["type"] == 7  # the message itself is updated
+    page = turned["data"]["embeds"][0]
+    assert [f["name"] for f in page["fields"]] == [
+        "[6] Harbor ferry report 2",
+        "[7] Harbor ferry report 1",
+    ]
+    assert "page 2 of 2" in page["footer"]["text"]
+    assert not validate_message(turned["data"])
+    prev, next_ = buttons(turned["data"])
+    assert not prev.get("disabled") and next_.get("disabled")
+
+    back = await fake.press(reply, prev["custom_id"])
+    again = (await fake.wait_for(lambda: back.callback, TIMEOUT))["data"]["embeds"][0]
+    assert again["fields"][0]["name"] == f"[1] Harbor ferry report {FERRY_NEWS}"
+
+    # Only the member who asked turns the pages; anyone else is told so privately.
+    other = await fake.press(reply, next_["custom_id"], by="carol")
+    refused = await reply_to(fake, other)
+    assert is_ephemeral(refused) and "/news" in refused["content"]
+
+
+async def test_news_since_a_day_and_a_single_page_without_buttons(
+    fake: FakeDiscord, start_bot: StartBot, ferries: tuple[Settings, Footnote]
+) -> None:
+    await start_bot(*ferries)
+    reply = await reply_to(
+        fake, await fake.slash("news", {"topic": "harbor ferry", "since": "2024-05-01"})
+    )
+    names = [f["name"] for f in reply["embeds"][0]["fields"]]
+    assert names == [
+        "[1] Harbor ferry report 7",
+        "[2] Harbor ferry report 6",
+        "[3] Harbor ferry report 5",
+    ]
+    assert not buttons(reply)
+
+
+async def test_news_about_nothing_indexed_says_so(
+    fake: FakeDiscord, start_bot: StartBot, ferries: tuple[Settings, Footnote]
+) -> None:
+    await start_bot(*ferries)
+    reply = await reply_to(
+        fake, await fake.slash("news", {"topic": "volcano eruption", "since": "2024-02-01"})
+    )
+    assert reply["content"] == "Nothing indexed about volcano eruption since 2024-02-01."
+    assert not reply.get("embeds")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"topic": "harbor ferry", "since": "last week"}, "YYYY-MM-DD"),
+        ({"topic": "harbor ferry", "since": "2024-13-01"}, "YYYY-MM-DD"),
+        ({"topic": "   "}, "name a topic"),
+        ({"topic": "harbor ferry", "since": "2999-01-01"}, "is after"),
+    ],
+)
+async def test_news_mistakes_get_a_short_private_reply(
+    fake: FakeDiscord,
+    start_bot: StartBot,
+    ferries: tuple[Settings, Footnote],
+    options: dict[str, Any],
+    expected: str,
+) -> None:
+    await start_bot(*ferries)
+    reply = await reply_to(fake, await fake.slash("news", options))
+    assert is_ephemeral(reply) and expected in reply["content"]

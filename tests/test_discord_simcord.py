@@ -122,6 +122,7 @@ async def test_commands_are_registered_with_descriptions(world: World) -> None:
         "reindex",
         "add",
         "status",
+        "news",
     }
     synced = [
         r for r in world.env.http_requests if r.method == "PUT" and r.path.endswith("/commands")

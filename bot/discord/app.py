@@ -14,7 +14,7 @@ import signal
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -38,11 +38,14 @@ from bot.discord.render import (
     BUTTONS_PER_ROW,
     CONTENT_LIMIT,
     MAX_SOURCE_FIELDS,
+    NEWS_PER_PAGE,
     ROWS_LIMIT,
     THREAD_NAME_LIMIT,
     added_text,
     answer_embed,
     clip,
+    news_embed,
+    news_pages,
     note_line,
     passage_embed,
     report_text,
@@ -53,6 +56,7 @@ from bot.discord.render import (
 from bot.discord.replies import APOLOGY, mark_replied, member_text, one_line, send_error
 from bot.discord.store import AnswerStore
 from bot.discord.streaming import STREAM_SECONDS, StreamedReply
+from bot.news import NewsItem, clean_topic, last_day, nothing_text, whats_new
 from bot.service import Footnote
 from index.errors import ConfigError, FootnoteError, NotFoundError, QuestionError
 from index.intake import IntakeError, Staged, check_upload, check_url, stage_file, stage_page
@@ -180,6 +184,7 @@ class FootnoteBot(commands.Bot):
         self.tree.add_command(reindex_command)
         self.tree.add_command(status_command)
         self.tree.add_command(add_command)
+        self.tree.add_command(news_command)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(PassageButton)
@@ -661,6 +666,115 @@ async def status_command(interaction: discord.Interaction[FootnoteBot]) -> None:
     """Show how many articles and passages are indexed, and when the index was last built."""
     status = await asyncio.to_thread(interaction.client.service.status)
     await interaction.response.send_message(status_text(status), ephemeral=True)
+
+
+# /news lists at most this many articles, NEWS_PER_PAGE a page.
+NEWS_LIMIT = 25
+NEWS_PAGES_SECONDS = 15 * 60  # how long the Prev / Next buttons work
+
+
+class NewsPages(discord.ui.View):
+    """Prev / Next through a /news list; only the member who asked turns its pages."""
+
+    def __init__(self, topic: str, items: Sequence[NewsItem], user_id: int, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.topic = topic
+        self.items = list(items)
+        self.user_id = user_id
+        self.page = 0
+        self.message: discord.Message | None = None
+        self.show()
+
+    @property
+    def embed(self) -> discord.Embed:
+        return news_embed(self.topic, self.items, self.page)
+
+    def show(self) -> None:
+        self.previous_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= news_pages(len(self.items)) - 1
+
+    async def turn(self, interaction: discord.Interaction[Any], step: int) -> None:
+        last = news_pages(len(self.items)) - 1
+        self.page = min(max(self.page + step, 0), last)
+        self.show()
+        await interaction.response.edit_message(embed=self.embed, view=self)
+
+    @discord.ui.button(label="Prev", style=discord.ButtonStyle.secondary)
+    async def previous_page(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
+        await self.turn(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next_page(
+        self, interaction: discord.Interaction[Any], _: discord.ui.Button[Any]
+    ) -> None:
+        await self.turn(interaction, 1)
+
+    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
+        if interaction.user.id == self.user_id:
+            return True
+        await interaction.response.send_message(
+            "Only the member who asked turns these pages; use /news for your own list.",
+            ephemeral=True,
+        )
+        return False
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: Exception,
+        item: discord.ui.Item[Any],
+    ) -> None:
+        await interaction.client.report_error(interaction, error)
+
+    async def on_timeout(self) -> None:
+        if self.message is not None:  # the buttons would no longer answer: take them away
+            with suppress(discord.HTTPException):
+                await self.message.edit(view=None)
+
+
+def parse_day(text: str) -> date:
+    """A day written YYYY-MM-DD.
+
+    Raises:
+        QuestionError: it is not one.
+    """
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise QuestionError(
+            f"{clip(text, 40)!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-01."
+        ) from None
+
+
+@app_commands.command(name="news")
+@app_commands.describe(
+    topic="What the news is about, e.g. gas prices (up to 200 characters).",
+    since="Only articles published on or after this day, as YYYY-MM-DD.",
+)
+async def news_command(
+    interaction: discord.Interaction[FootnoteBot], topic: str, since: str | None = None
+) -> None:
+    """What's new about a topic: the newest articles, newest first, each with its lead quoted."""
+    bot = interaction.client
+    text = clean_topic(topic)
+    day = parse_day(since) if since else None
+    # Nothing published after today is listed (the day the list is asked for).
+    as_of = last_day(day, None)
+    bot.cooldowns.hit(interaction.user.id)
+    await interaction.response.defer(thinking=True)
+    items = await asyncio.to_thread(
+        partial(whats_new, bot.service, text, since=day, as_of=as_of, limit=NEWS_LIMIT)
+    )
+    if not items:
+        await interaction.followup.send(clip(nothing_text(text, day), CONTENT_LIMIT))
+        return
+    if len(items) <= NEWS_PER_PAGE:
+        await interaction.followup.send(embed=news_embed(text, items, 0))
+        return
+    pages = NewsPages(text, items, interaction.user.id, NEWS_PAGES_SECONDS)
+    pages.message = await interaction.followup.send(embed=pages.embed, view=pages, wait=True)
 
 
 class ShardedFootnoteBot(FootnoteBot, commands.AutoShardedBot):

@@ -15,6 +15,7 @@ import discord
 
 from bot.answer import Answer, Source
 from bot.links import quote_link
+from bot.news import NewsItem
 from bot.service import Status
 from index.articles import display_date
 from index.build import BuildReport
@@ -38,6 +39,7 @@ THREAD_NAME_LIMIT = 100
 
 # More sources than this make an answer unreadable; the rest stay reachable with /source.
 MAX_SOURCE_FIELDS = 10
+NEWS_PER_PAGE = 5
 ELLIPSIS = "…"
 
 FOUND_COLOUR = discord.Colour.blurple()
@@ -221,6 +223,33 @@ def passage_embed(source: Source) -> discord.Embed:
             EMBED_FOOTER_LIMIT,
         )
     )
+    return embed
+
+
+def news_pages(items: int, per_page: int = NEWS_PER_PAGE) -> int:
+    """How many pages items take (at least one)."""
+    return max(1, -(-items // per_page))
+
+
+def news_embed(
+    topic: str, items: Sequence[NewsItem], page: int, per_page: int = NEWS_PER_PAGE
+) -> discord.Embed:
+    """Page page (from 0) of what's new about topic: one field per article, as a source field
+    (headline, outlet · date, the link that opens at the quote, the quoted lead)."""
+    pages = news_pages(len(items), per_page)
+    shown = items[page * per_page : (page + 1) * per_page]
+    title = clip(f"What's new: {topic}", EMBED_TITLE_LIMIT)
+    description = "The newest indexed articles about it, newest first, each with its lead."
+    footer = f"Newest first · page {page + 1} of {pages}. Links open at the quoted sentence."
+    fixed = len(title) + len(description) + len(footer)
+    names = sum(len(source_field(item.source, 32)["name"]) for item in shown)
+    per_field = EMBED_FIELD_VALUE_LIMIT
+    if shown:
+        per_field = min(per_field, (EMBED_TOTAL_LIMIT - fixed - names) // len(shown))
+    embed = discord.Embed(title=title, description=description, colour=FOUND_COLOUR)
+    for item in shown:
+        embed.add_field(**source_field(item.source, max(per_field, 64)))
+    embed.set_footer(text=footer)
     return embed
 
 
