@@ -33,6 +33,7 @@ ARTICLES = {
         "Harbor ferry adds a night service",
         "Valley Gazette",
         "2024-03-20",
+        "Sign up for the Valley Gazette's morning newsletter.\n\n"
         "Harbor ferry boats will run until midnight from April, the harbor authority said.\n\n"
         "The night ferry stops at four piers.",
     ),
@@ -140,9 +141,12 @@ def test_each_quote_is_the_lead_verbatim_at_its_offsets(ferries: Footnote) -> No
         assert text[source.passage_start : source.passage_end] == source.passage
         assert source.passage_start <= source.snippet_start <= source.snippet_end
     leads = {item.source.title: item.source.snippet for item in items}
-    # The byline and the one-word heading are skipped; so is a question.
+    # The byline and the one-word heading are skipped; so are a question and a sign-up line.
     assert leads["Harbor ferry fares rise for the new year"] == (
         "Harbor ferry fares rose by ten percent on Monday, the ferry operator said."
+    )
+    assert leads["Harbor ferry adds a night service"] == (
+        "Harbor ferry boats will run until midnight from April, the harbor authority said."
     )
     assert leads["New electric harbor ferry launched"] == (
         "The first electric harbor ferry was launched on Thursday, the harbor authority said."
