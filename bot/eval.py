@@ -238,6 +238,8 @@ class EvalResult:
     model: str
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # Each answered question: its type, found, right, and what the answer gate weighed.
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -315,6 +317,18 @@ def run_multihop(
         if shown
         else {},
         answered_questions=len(shown),
+        outcomes=[
+            {
+                "index": q.index,
+                "kind": q.kind,
+                "answerable": not q.is_null,
+                "found": shown[q.index][1],
+                "correct": not q.is_null and _right(q, shown[q.index]),
+                "evidence": shown[q.index][3],
+            }
+            for q in questions
+            if q.index in shown
+        ],
         ask_p50_ms=percentile([a[2] for a in shown.values()], 50),
         ask_p95_ms=percentile([a[2] for a in shown.values()], 95),
         speed=_speed(report, model_rate, latencies),
@@ -411,8 +425,9 @@ def _answers(
     embedder: Embedder,
     questions: Sequence[Question],
     log: Callable[[str], None],
-) -> dict[int, tuple[str, bool, float]]:
-    """Each question's shown answer text, whether an answer was found, and the ms it took."""
+) -> dict[int, tuple[str, bool, float, dict[str, float]]]:
+    """Each question's shown answer text, whether an answer was found, the ms it took, and
+    what the answer gate weighed (for a read answer)."""
     settings = load_settings(
         data_dir=data_dir,
         corpus_dir=data_dir.parent / "corpus",
@@ -426,11 +441,12 @@ def _answers(
     for q in questions:
         started = time.perf_counter()
         answer = service.ask(q.text)
-        out[q.index] = (answer.text, answer.found, (time.perf_counter() - started) * 1000)
+        ms = (time.perf_counter() - started) * 1000
+        out[q.index] = (answer.text, answer.found, ms, dict(answer.evidence))
     return out
 
 
-def _right(q: Question, shown: tuple[str, bool, float]) -> bool:
+def _right(q: Question, shown: tuple[str, bool, float, dict[str, float]]) -> bool:
     """A null question is answered right by abstaining; any other by showing the gold answer."""
     text, found = shown[0], shown[1]
     return not found if q.is_null else found and contains_answer(text, q.answer)

@@ -98,6 +98,8 @@ class Outcome:
     margin: float | None = None
     # The question speaks of a time relative to its date ("this week", "recently").
     windowed: bool = False
+    # What the answer gate weighed, for a read answer (Answer.evidence).
+    evidence: dict[str, float] = field(default_factory=dict)
 
 
 def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: float) -> Outcome:
@@ -134,6 +136,7 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         ms=ms,
         margin=_margin(answer),
         windowed=q.week is not None and when.window(q.text, q.week) is not None,
+        evidence=dict(answer.evidence),
     )
 
 

@@ -53,11 +53,15 @@ MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 31) | (1 << 38)  # view, send
 
 BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 
-_ids = itertools.count(1_100_000_000_000_000_000)
+DISCORD_EPOCH_MS = 1_420_070_400_000
+# Snowflakes carry their creation time (ms since Discord's epoch, shifted 22 bits), as Discord's
+# do: a message's or interaction's created_at is now, so "this week" is this week.
+_ids = itertools.count()
 
 
 def snowflake() -> str:
-    return str(next(_ids))
+    ms = int(datetime.now(UTC).timestamp() * 1000) - DISCORD_EPOCH_MS
+    return str((ms << 22) | (next(_ids) & 0x3FFFFF))
 
 
 def now() -> str:

@@ -1006,3 +1006,24 @@ def test_a_week_the_index_has_nothing_from_is_said_plainly_with_the_nearest_date
     assert answer.text.startswith("Nothing from the week of 26 February 2022")
     assert "the nearest reports are from 10 January 2022 [1]" in answer.text
     assert [s.published for s in answer.sources] == ["2022-01-10"]
+
+
+def test_a_span_in_a_sentence_about_another_year_is_no_answer() -> None:
+    p = passage(
+        "The Harbor Hawks won the 2021 regional cup final, beating the Gulls 3-1. "
+        "The 2023 final will be played in Gull Bay in June, the league said.",
+        published="2023-03-01",
+    )
+    answer = ask("Which team won the 2023 regional cup final?", [p], FakeRead("Harbor Hawks"))
+    assert not answer.found
+
+
+def test_a_span_in_a_short_sentence_quotes_that_sentence_not_its_paragraph() -> None:
+    text = (
+        "The harbor race ended on Sunday after a long day on the water, officials said. "
+        "Ada Lowe won. "
+        + "Crowds lined the quay from early morning to watch the boats come in, and stayed late. "
+        * 8
+    )
+    answer = ask("Who won the harbor race?", [passage(text)], FakeRead("Ada Lowe"))
+    assert answer.found and answer.claims[0].text == "Ada Lowe won."

@@ -127,7 +127,7 @@ def test_chat_session(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ig
 
 def test_chat_follow_up_survives_a_restart(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     run("index")
-    lines = iter(["Who won the national chess championship?", ""])
+    lines = iter(["Which teenager won the national chess championship?", ""])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     code, out, _ = run("chat")
     assert code == 0 and "Nandakumar" in out
@@ -212,7 +212,7 @@ def test_a_read_only_data_directory_loses_no_answer(  # type: ignore[no-untyped-
     data = open_tmp / "data"
     monkeypatch.setenv("FOOTNOTE_DATA_DIR", str(data))
     run("index")
-    lines = iter(["Who won the national chess championship?", ""])
+    lines = iter(["Which teenager won the national chess championship?", ""])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     run("chat")  # the data directory holds a conversation and a last answer
     with read_only(data):

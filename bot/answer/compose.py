@@ -42,8 +42,21 @@ from bot.answer.when import Window, day, describe
 from index.embed import Embedder
 from index.rerank import coverage
 from index.search import OutletMatcher, Passage
+from index.sentences import segments
 
 MAX_QUOTE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Gate:
+    """How sure a read answer is: a logistic model over the evidence of _evidence_of()."""
+
+    weights: tuple[tuple[str, float], ...] = ()
+    bias: float = 10.0  # no weights: always sure (the margin bar alone decides)
+
+    def sure(self, evidence: dict[str, float]) -> float:
+        z = self.bias + sum(w * evidence[name] for name, w in self.weights)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,11 @@ class AnswerSettings:
     # the parts of a yes/no question, whose claims are paraphrased more, this share.
     min_part_coverage: float = 0.3
     min_yes_no_part_coverage: float = 0.25
+    # The answer gate (one logistic model over the reader's margin and what the span's sentence
+    # holds of the question; fit on RealTimeQA dev with `python -m benchmarks.gate`): a read
+    # answer stands when the gate is at least this sure of it.
+    gate: Gate = field(default_factory=Gate)
+    min_sure: float = 0.5
     # Passages the reader reads (the best first; the article lead of the best one joins them).
     read_passages: int = 6
     nearest_sources: int = 3
@@ -172,7 +190,11 @@ def compose_answer(
     readable = [p for p in passages if p.chunk_id not in stale][: settings.read_passages]
     if first is not None and first not in readable:
         readable.append(first)
-    readings = reader(q.text, readable)
+    # A span in a sentence about another year than the one asked is no answer ("the 2021
+    # final" for "who won the 2023 final").
+    readings = [
+        r for r in reader(q.text, readable) if not contradicts_years(q, _evidence_at(r, everything))
+    ]
     picked = None
     if window is not None and not window.strict:  # "the latest": its window's reports first
         picked = pick([r for r in readings if _within(r.passage, window)], settings.min_margin)
@@ -181,6 +203,9 @@ def compose_answer(
         return _not_found(q, passages, nearest, settings)
     reading, margin = picked
     lead = _evidence_at(reading, everything)
+    evidence = _evidence_of(q, reading, margin, lead, scored, weigh)
+    if settings.gate.sure(evidence) < settings.min_sure:
+        return _not_found(q, passages, nearest, settings)
     chosen = _choose(lead, found, scored, settings)
     claims, sources = _cite(chosen, q)
     short = ShortAnswer(
@@ -192,8 +217,37 @@ def compose_answer(
         no_answer=round(reading.score - margin, 3),
     )
     return Answer(
-        q.text, True, claims, sources, short=short, kind=q.kind.value, dated=_dated(sources[0])
+        q.text,
+        True,
+        claims,
+        sources,
+        short=short,
+        kind=q.kind.value,
+        dated=_dated(sources[0]),
+        evidence=evidence,
     )
+
+
+def _evidence_of(
+    q: Question,
+    reading: Reading,
+    margin: float,
+    lead: Evidence,
+    scored: list[Evidence],
+    weigh: Weigh,
+) -> dict[str, float]:
+    """What the answer gate weighs: the reader's margin, and how much of what is asked the
+    sentence holding the span says (with the sentence before it and its headline): the share
+    of the question's own words (rarer words weigh more; names and time words aside), of its
+    names, and the best sentence's cosine to the question."""
+    seen = lead.words | lead.context_words | words_of(lead.passage.title)
+    asked = q.words - q.names - _TIME_WORDS
+    return {
+        "margin": round(margin, 3),
+        "asked_words": round(coverage(asked, seen, weigh) if asked else 1.0, 3),
+        "names": round(coverage(q.names, seen, weigh) if q.names else 1.0, 3),
+        "similarity": round(max((e.similarity for e in scored[:3]), default=0.0), 3),
+    }
 
 
 def _published(p: Passage) -> date | None:
@@ -255,20 +309,22 @@ def _evidence_at(reading: Reading, everything: list[Evidence]) -> Evidence:
 
 
 def _line_at(reading: Reading) -> Evidence:
-    """The line of the passage around the span, as evidence of its own."""
+    """The segment of the passage holding the span (a short sentence, a heading), as evidence
+    of its own; the span's own characters if no segment holds it whole."""
     p = reading.passage
-    lo = p.text.rfind("\n", 0, reading.start - p.start) + 1
-    hi = p.text.find("\n", reading.end - p.start)
-    hi = len(p.text) if hi < 0 else hi
-    start, end = p.start + lo, p.start + hi
+    lo, hi = reading.start - p.start, reading.end - p.start
+    for seg in segments(p.text):
+        if seg.start <= lo and hi <= seg.end:
+            lo, hi = seg.start, seg.end
+            break
     text = p.text[lo:hi]
     return Evidence(
         passage=p,
         rank=0,
-        start=start,
-        end=end,
+        start=p.start + lo,
+        end=p.start + hi,
         text=text,
-        context_start=start,
+        context_start=p.start + lo,
         context="",
         words=words_of(text),
         context_words=words_of(f"{p.title} {p.source}"),

@@ -113,6 +113,9 @@ class Answer:
     dated: str = ""
     # The day the question was asked on (YYYY-MM-DD), when it was given.
     as_of: str = ""
+    # What the answer gate weighed for a read answer (the reader's margin, the shares of the
+    # question's words and names the span's sentence holds, the best sentence's cosine).
+    evidence: dict[str, float] = field(default_factory=dict)
     # A generated answer: its checked sentences (shown instead of the short answer, the quotes
     # below them), how many sentences failed the check and were dropped, and a one-line note
     # when generation was tried and the extractive answer is shown instead.
@@ -160,6 +163,7 @@ class Answer:
             "read_as": self.read_as,
             "dated": self.dated,
             "as_of": self.as_of,
+            "evidence": dict(self.evidence),
             "generated": [asdict(g) for g in self.generated],
             "dropped": self.dropped,
             "note": self.note,
@@ -184,6 +188,7 @@ class Answer:
             read_as=data.get("read_as", ""),
             dated=data.get("dated", ""),
             as_of=data.get("as_of", ""),
+            evidence=dict(data.get("evidence", {})),
             generated=[Generated(g["text"], tuple(g["cites"])) for g in data.get("generated", [])],
             dropped=int(data.get("dropped", 0)),
             note=data.get("note", ""),

@@ -96,7 +96,8 @@ def short_answer_line(answer: Answer) -> str:
     if not answer.found or short is None:
         return ""
     if short.kind == "span":
-        return f"**{verbatim(short.text)}** [{short.n}]"
+        dated = f" ({answer.dated})" if answer.dated else ""
+        return f"**{verbatim(short.text)}** [{short.n}]{dated}"
     reasoning = f": {verbatim(short.reasoning)}" if short.reasoning else ""
     return f"**{short.text}**{reasoning}"
 
@@ -169,6 +170,11 @@ def answer_embed(answer: Answer) -> discord.Embed:
             footer += f" {len(answer.sources) - len(shown)} more source(s): /source n."
         if not answer.found:
             footer = "The nearest passages may not answer it. " + footer
+    short = answer.short
+    if answer.found and short is not None and short.score is not None:
+        sure = short.score - (short.no_answer or 0.0)
+        read = f"The short answer was read by Footnote's reader ({sure:+.1f} over no answer)."
+        footer = f"{read}\n{footer}" if footer else read
     if answer.read_as:  # a follow-up: how its references were read
         footer = clip(f"Read as: {answer.read_as}", 600) + (f"\n{footer}" if footer else "")
     # The 6,000-character total is shared: the answer keeps at least 1,500 of it.

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bot.reader import squad
-from bot.reader.model import CARD_FILE, SHIPPED_DIR, Reader
+from bot.reader.model import CARD_FILE, SHIPPED_DIR, Reader, Span
 from bot.reader.train import Config
 
 
@@ -34,9 +34,18 @@ def held_out(
 
 def run(reader: Reader, examples: list[squad.Example], threshold: float | None) -> dict[str, float]:
     """EM and F1 (percent), overall and on answerable / unanswerable questions."""
+    return score_at(read_all(reader, examples), threshold)
+
+
+def read_all(reader: Reader, examples: list[squad.Example]) -> list[tuple[squad.Example, Span]]:
+    """Each example with the reader's best span of its context."""
+    return [(ex, reader.read(ex.question, [ex.context])[0]) for ex in examples]
+
+
+def score_at(read: list[tuple[squad.Example, Span]], threshold: float | None) -> dict[str, float]:
+    """EM and F1 (percent) when a span is the answer only above threshold (None: always)."""
     sums = {"all": [0.0, 0.0, 0], "has": [0.0, 0.0, 0], "no": [0.0, 0.0, 0]}
-    for ex in examples:
-        (span,) = reader.read(ex.question, [ex.context])
+    for ex, span in read:
         answer = span.text if threshold is None or span.margin > threshold else ""
         em, f1 = squad.score(ex, answer)
         for key in ("all", "has" if ex.answerable else "no"):
@@ -60,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threshold", type=float, help="no-answer margin bar (default: 0)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--write-card", action="store_true", help="store the figures in the card")
+    parser.add_argument(
+        "--sweep",
+        help="comma-separated no-answer bars: v2.0 figures at each, on the held-out articles' "
+        "first half by title (tune there; report the rest)",
+    )
     args = parser.parse_args(argv)
 
     reader = Reader(args.model_dir, threads=args.threads)
@@ -73,6 +87,18 @@ def main(argv: list[str] | None = None) -> None:
         rng = random.Random(0)
         v1 = rng.sample(v1, min(args.limit, len(v1)))
         v2 = rng.sample(v2, min(args.limit, len(v2)))
+    if args.sweep:
+        titles = sorted({ex.title for ex in v2})
+        tune = [ex for ex in v2 if ex.title in set(titles[: len(titles) // 2])]
+        read = read_all(reader, tune)
+        print(f"SQuAD v2.0 dev, {len(tune)} questions of {len(titles) // 2} held-out articles:")
+        for bar in (float(b) for b in args.sweep.split(",")):
+            r = score_at(read, bar)
+            print(
+                f"  bar {bar:+5.1f}: EM {r['all_em']}  F1 {r['all_f1']}  "
+                f"HasAns F1 {r['has_f1']}  NoAns {r['no_f1']}"
+            )
+        return
     threshold = 0.0 if args.threshold is None else args.threshold
     started = time.perf_counter()
     figures = {
