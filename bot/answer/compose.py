@@ -48,18 +48,6 @@ MAX_QUOTE_CHARS = 600
 
 
 @dataclass(frozen=True)
-class Gate:
-    """How sure a read answer is: a logistic model over the evidence of _evidence_of()."""
-
-    weights: tuple[tuple[str, float], ...] = ()
-    bias: float = 10.0  # no weights: always sure (the margin bar alone decides)
-
-    def sure(self, evidence: dict[str, float]) -> float:
-        z = self.bias + sum(w * evidence[name] for name, w in self.weights)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
-
-
-@dataclass(frozen=True)
 class AnswerSettings:
     max_claims: int = 3
     # Below this evidence score (cosine + word bonuses) the articles are taken not to hold it.
@@ -82,11 +70,6 @@ class AnswerSettings:
     # the parts of a yes/no question, whose claims are paraphrased more, this share.
     min_part_coverage: float = 0.3
     min_yes_no_part_coverage: float = 0.25
-    # The answer gate (one logistic model over the reader's margin and what the span's sentence
-    # holds of the question; fit on RealTimeQA dev with `python -m benchmarks.gate`): a read
-    # answer stands when the gate is at least this sure of it.
-    gate: Gate = field(default_factory=Gate)
-    min_sure: float = 0.5
     # Passages the reader reads (the best first; the article lead of the best one joins them).
     read_passages: int = 6
     nearest_sources: int = 3
@@ -204,8 +187,6 @@ def compose_answer(
     reading, margin = picked
     lead = _evidence_at(reading, everything)
     evidence = _evidence_of(q, reading, margin, lead, scored, weigh)
-    if settings.gate.sure(evidence) < settings.min_sure:
-        return _not_found(q, passages, nearest, settings)
     chosen = _choose(lead, found, scored, settings)
     claims, sources = _cite(chosen, q)
     short = ShortAnswer(
@@ -236,10 +217,11 @@ def _evidence_of(
     scored: list[Evidence],
     weigh: Weigh,
 ) -> dict[str, float]:
-    """What the answer gate weighs: the reader's margin, and how much of what is asked the
-    sentence holding the span says (with the sentence before it and its headline): the share
-    of the question's own words (rarer words weigh more; names and time words aside), of its
-    names, and the best sentence's cosine to the question."""
+    """What a read answer rests on, shown in --json: the reader's margin, and how much of what
+    is asked the sentence holding the span says (with the sentence before it and its headline):
+    the share of the question's own words (rarer words weigh more; names and time words aside),
+    of its names, and the best sentence's cosine to the question. (benchmarks/gate.py measures
+    whether a model over them tells answers from non-answers better than the margin alone.)"""
     seen = lead.words | lead.context_words | words_of(lead.passage.title)
     asked = q.words - q.names - _TIME_WORDS
     return {

@@ -113,8 +113,8 @@ class Answer:
     dated: str = ""
     # The day the question was asked on (YYYY-MM-DD), when it was given.
     as_of: str = ""
-    # What the answer gate weighed for a read answer (the reader's margin, the shares of the
-    # question's words and names the span's sentence holds, the best sentence's cosine).
+    # What a read answer rests on (the reader's margin, the shares of the question's words and
+    # names the span's sentence holds, the best sentence's cosine).
     evidence: dict[str, float] = field(default_factory=dict)
     # A generated answer: its checked sentences (shown instead of the short answer, the quotes
     # below them), how many sentences failed the check and were dropped, and a one-line note
