@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=20, description="Passages an answer is drawn from.")
     min_similarity: float = Field(0.35, ge=-1.0, le=1.0)
     min_confidence: float = Field(
-        0.95, ge=0.0, le=3.0, description="Answer only when the best sentences are this sure."
+        0.95, ge=0.0, le=3.0, description="Yes/no: answer when the best sentences are this sure."
     )
     reader_dir: Path | None = Field(
         None, description="The reader model's folder (default: the one shipped with Footnote)."

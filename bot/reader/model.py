@@ -50,7 +50,7 @@ class Span:
 class Reader:
     """The int8 ONNX span model and its tokenizer, checked against the card's sha256."""
 
-    def __init__(self, model_dir: Path = SHIPPED_DIR, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path = SHIPPED_DIR, threads: int = 2) -> None:
         card_path = model_dir / CARD_FILE
         try:
             self.card: dict[str, Any] = json.loads(card_path.read_text("utf-8"))
