@@ -519,7 +519,7 @@ def _cite(chosen: list[Evidence], q: Question) -> tuple[list[Claim], list[Source
         source = _source(n, e, focus=focus)
         alone = source.snippet_start == e.start
         title = e.passage.title.strip()
-        shown = e.quote_title or (alone and e.by_reference(focus))
+        shown = alone and e.by_reference(focus)
         headline = title if shown and title else ""
         claims.append(Claim(text=source.snippet, n=n, headline=headline))
         sources.append(source)
@@ -532,9 +532,7 @@ def _source(n: int, e: Evidence, *, with_context: bool = True, focus: str = "") 
     so the reader sees who "he" is."""
     p = e.passage
     start = e.start
-    if with_context and (
-        e.quote_context or (e.refers_back(focus) and e.end - e.context_start <= MAX_QUOTE_CHARS)
-    ):
+    if with_context and e.refers_back(focus) and e.end - e.context_start <= MAX_QUOTE_CHARS:
         start = e.context_start
     snippet = p.text[start - p.start : e.end - p.start]
     return Source(

@@ -52,8 +52,6 @@ class Evidence:
     context_words: frozenset[str]  # words of the previous sentence, headline and outlet
     similarity: float = 0.0
     score: float = 0.0
-    quote_context: bool = False  # quote the sentence before too (it holds the short answer)
-    quote_title: bool = False  # show the headline before it (it holds the short answer)
 
     def by_reference(self, focus: str = "") -> bool:
         """It names its subject only by reference: it opens with "He" or "the company", or

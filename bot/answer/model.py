@@ -70,7 +70,7 @@ class ShortAnswer:
     n: int = 0
     start: int = -1
     end: int = -1
-    in_title: bool = False
+    in_title: bool = False  # always False now; kept so answers saved before still load
     reasoning: str = ""
     score: float | None = None
     no_answer: float | None = None
