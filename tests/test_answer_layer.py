@@ -1027,3 +1027,23 @@ def test_a_span_in_a_short_sentence_quotes_that_sentence_not_its_paragraph() -> 
     )
     answer = ask("Who won the harbor race?", [passage(text)], FakeRead("Ada Lowe"))
     assert answer.found and answer.claims[0].text == "Ada Lowe won."
+
+
+def test_reports_that_disagree_give_the_newest_first_and_the_older_beside_it() -> None:
+    answer = ask("Who is the mayor?", _mayors(), _every_name)
+    assert answer.short is not None and answer.short.text == "Cy Park"
+    assert answer.dated.startswith("as of 30 July 2022 [1]; earlier reported: Ben Ode [")
+    assert answer.dated.endswith(", 14 June 2022")
+    earlier = next(s for s in answer.sources if s.published == "2022-06-14")
+    assert f"Ben Ode [{earlier.n}]" in answer.dated
+    assert "Ben Ode" in earlier.snippet
+
+
+def test_one_answer_told_by_several_reports_is_no_disagreement() -> None:
+    same = [
+        replace(p, text=p.text.replace(name, "Ada Lowe"))
+        for p, name in zip(_mayors(), ("Ada Lowe", "Ben Ode", "Cy Park"), strict=True)
+    ]
+    answer = ask("Who is the mayor?", same, _every_name)
+    assert answer.short is not None and answer.short.text == "Ada Lowe"
+    assert "earlier reported" not in answer.dated

@@ -185,9 +185,13 @@ def compose_answer(
     if picked is None:
         return _not_found(q, passages, nearest, settings)
     reading, margin = picked
+    # Reports of different dates that give different answers ("the mayor is ..."): the newest
+    # leads, the older one is shown beside it with its date.
+    reading, earlier = _newest_of_disagreeing(reading, readings, settings)
     lead = _evidence_at(reading, everything)
     evidence = _evidence_of(q, reading, margin, lead, scored, weigh)
-    chosen = _choose(lead, found, scored, settings)
+    required = [*found, _evidence_at(earlier, everything)] if earlier else found
+    chosen = _choose(lead, required, scored, settings)
     claims, sources = _cite(chosen, q)
     short = ShortAnswer(
         reading.text,
@@ -204,7 +208,7 @@ def compose_answer(
         sources,
         short=short,
         kind=q.kind.value,
-        dated=_dated(sources[0]),
+        dated=_dated(sources[0]) + _earlier(earlier, sources),
         evidence=evidence,
     )
 
@@ -230,6 +234,57 @@ def _evidence_of(
         "names": round(coverage(q.names, seen, weigh) if q.names else 1.0, 3),
         "similarity": round(max((e.similarity for e in scored[:3]), default=0.0), 3),
     }
+
+
+# Another report's answer this close to the best one (in the reader's score) is as good: when
+# the two disagree and were published on different days, the newer one leads.
+DISAGREEING_WITHIN = 1.0
+
+
+def _newest_of_disagreeing(
+    best: Reading, readings: list[Reading], settings: AnswerSettings
+) -> tuple[Reading, Reading | None]:
+    """The reading to answer with, and an older report's different answer to show beside it
+    (None when no dated report of another article disagrees as surely)."""
+    close = [
+        r
+        for r in readings
+        if r.score >= best.score - DISAGREEING_WITHIN
+        and r.score - r.no_answer > settings.min_margin
+        and _published(r.passage) is not None
+    ]
+    if best not in close or len({_same_answer_key(r.text) for r in close}) < 2:
+        return best, None
+    newest = max(close, key=lambda r: (_published(r.passage), r.score))
+    key = _same_answer_key(newest.text)
+    day_of_newest = _published(newest.passage)
+    older = [
+        r
+        for r in close
+        if _same_answer_key(r.text) != key
+        and not (key in _same_answer_key(r.text) or _same_answer_key(r.text) in key)
+        and (published := _published(r.passage)) is not None
+        and day_of_newest is not None
+        and published < day_of_newest
+    ]
+    if not older:
+        return best, None
+    return newest, max(older, key=lambda r: (r.score, _published(r.passage)))
+
+
+def _same_answer_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _earlier(earlier: Reading | None, sources: list[Source]) -> str:
+    """'; earlier reported: Ada Lowe [2], 10 January 2022' for the older report's answer."""
+    if earlier is None:
+        return ""
+    source = next((s for s in sources if s.chunk_id == earlier.passage.chunk_id), None)
+    published = _published(earlier.passage)
+    if source is None or published is None:
+        return ""
+    return f"; earlier reported: {earlier.text} [{source.n}], {day(published)}"
 
 
 def _published(p: Passage) -> date | None:
