@@ -35,9 +35,8 @@ from bot.service import Footnote
 from index.backends import Reader, Where
 from index.errors import QuestionError
 from index.rerank import coverage
-from index.search import Passage
+from index.search import Passage, passage_of
 from index.sentences import segments
-from index.store import ChunkRecord
 
 MAX_TOPIC_CHARS = 200
 # A passage holds at least this share of the topic's (rarity-weighted) words.
@@ -192,7 +191,7 @@ def _about(
             continue
         held = best.get(rec.article_id)
         if held is None or similarity[chunk_id] > held.similarity:
-            best[rec.article_id] = _passage(rec, similarity[chunk_id])
+            best[rec.article_id] = passage_of(rec, similarity[chunk_id], similarity[chunk_id])
     return best
 
 
@@ -232,24 +231,6 @@ def _first_statement(passage: Passage) -> tuple[Passage, int, int] | None:
         ):
             return passage, passage.start + seg.start, passage.start + seg.end
     return None
-
-
-def _passage(rec: ChunkRecord, similarity: float) -> Passage:
-    return Passage(
-        chunk_id=rec.chunk_id,
-        article_id=rec.article_id,
-        title=rec.title,
-        source=rec.source,
-        url=rec.url,
-        published=rec.published,
-        text=rec.text,
-        start=rec.start,
-        end=rec.end,
-        score=similarity,
-        similarity=similarity,
-        dense_rank=None,
-        keyword_rank=None,
-    )
 
 
 def _source(n: int, passage: Passage, start: int, end: int) -> Source:

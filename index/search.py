@@ -502,7 +502,7 @@ class Retriever:
         if rec is None:
             return None
         similarity = float(snapshot.vector(rec.chunk_id) @ np.atleast_2d(query)[0])
-        return _passage(rec, 0.0, similarity, {}, {})
+        return passage_of(rec, 0.0, similarity)
 
     def _rank_one(
         self,
@@ -552,7 +552,7 @@ class Retriever:
                 similarity = dense.get(chunk_id)
                 if similarity is None:
                     similarity = float(snapshot.vector(chunk_id) @ vector)
-                out.append(_passage(rec, fused[chunk_id], similarity, dense_rank, keyword_rank))
+                out.append(passage_of(rec, fused[chunk_id], similarity, dense_rank, keyword_rank))
             return out
 
         lists = [passages(ranked)]
@@ -657,13 +657,16 @@ def _diverse(
     return (chosen + held)[:k]
 
 
-def _passage(
+def passage_of(
     rec: ChunkRecord,
     score: float,
     similarity: float,
-    dense_rank: dict[int, int],
-    keyword_rank: dict[int, int],
+    dense_rank: dict[int, int] | None = None,
+    keyword_rank: dict[int, int] | None = None,
 ) -> Passage:
+    """A chunk as a Passage, with its scores and, when given, its dense and keyword ranks."""
+    dense_rank = dense_rank or {}
+    keyword_rank = keyword_rank or {}
     return Passage(
         chunk_id=rec.chunk_id,
         article_id=rec.article_id,
