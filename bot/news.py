@@ -32,6 +32,7 @@ from bot.answer.model import Source
 from bot.answer.question import words_of
 from bot.links import quote_link
 from bot.service import Footnote
+from index.articles import published_day
 from index.backends import Reader, Where
 from index.errors import QuestionError
 from index.rerank import coverage
@@ -195,15 +196,8 @@ def _about(
     return best
 
 
-def _day(published: str) -> date | None:
-    try:
-        return date.fromisoformat(published[:10])
-    except ValueError:
-        return None
-
-
 def _in_window(published: str, since: date | None, as_of: date) -> bool:
-    day = _day(published)
+    day = published_day(published)
     if day is None:
         return since is None  # an undated article cannot be shown to be recent
     return day <= as_of and (since is None or day >= since)
@@ -212,8 +206,8 @@ def _in_window(published: str, since: date | None, as_of: date) -> bool:
 def _newest_first(passages: list[Passage]) -> list[Passage]:
     """Dated ones newest first (a later time the same day first, then the closer match);
     then the undated ones, closest first."""
-    dated = [p for p in passages if _day(p.published)]
-    undated = [p for p in passages if not _day(p.published)]
+    dated = [p for p in passages if published_day(p.published)]
+    undated = [p for p in passages if not published_day(p.published)]
     dated.sort(key=lambda p: (p.published[:10], p.published, p.similarity, p.article_id))
     undated.sort(key=lambda p: (p.similarity, p.article_id))
     return dated[::-1] + undated[::-1]

@@ -317,3 +317,11 @@ def _date_field(meta: dict[str, Any], where: str, *keys: str) -> str:
 def display_date(published: str) -> str:
     """The calendar date of an ISO timestamp, or the text as given."""
     return published[:10] if len(published) >= 10 and published[4] == "-" else published
+
+
+def published_day(published: str) -> date | None:
+    """The day of an ISO date or timestamp; None when undated or not a date."""
+    try:
+        return date.fromisoformat(published[:10])
+    except ValueError:
+        return None

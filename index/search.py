@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.articles import display_date
+from index.articles import display_date, published_day
 from index.backends import Backend, Where
 from index.backends import Reader as Snapshot
 from index.backends.files import FilesBackend
@@ -189,12 +189,9 @@ def _newest(articles: Iterable[ArticleRecord]) -> str:
     today = date.today().isoformat()
     days = set()
     for a in articles:
-        try:
-            day = date.fromisoformat(a.published[:10]).isoformat()
-        except ValueError:
-            continue  # undated, or not a date
-        if day <= today:
-            days.add(day)
+        day = published_day(a.published)
+        if day is not None and day.isoformat() <= today:  # undated, or not a date: left out
+            days.add(day.isoformat())
     return max(days, default="")
 
 

@@ -39,6 +39,7 @@ from bot.answer.question import (
 )
 from bot.answer.read import Read, Reading, pick
 from bot.answer.when import Window, day, describe
+from index.articles import published_day
 from index.embed import Embedder
 from index.rerank import coverage
 from index.search import OutletMatcher, Passage
@@ -251,25 +252,25 @@ def _newest_of_disagreeing(
         for r in readings
         if r.score >= best.score - DISAGREEING_WITHIN
         and r.score - r.no_answer > settings.min_margin
-        and _published(r.passage) is not None
+        and published_day(r.passage.published) is not None
     ]
     if best not in close or len({_same_answer_key(r.text) for r in close}) < 2:
         return best, None
-    newest = max(close, key=lambda r: (_published(r.passage), r.score))
+    newest = max(close, key=lambda r: (published_day(r.passage.published), r.score))
     key = _same_answer_key(newest.text)
-    day_of_newest = _published(newest.passage)
+    day_of_newest = published_day(newest.passage.published)
     older = [
         r
         for r in close
         if _same_answer_key(r.text) != key
         and not (key in _same_answer_key(r.text) or _same_answer_key(r.text) in key)
-        and (published := _published(r.passage)) is not None
+        and (published := published_day(r.passage.published)) is not None
         and day_of_newest is not None
         and published < day_of_newest
     ]
     if not older:
         return best, None
-    return newest, max(older, key=lambda r: (r.score, _published(r.passage)))
+    return newest, max(older, key=lambda r: (r.score, published_day(r.passage.published)))
 
 
 def _same_answer_key(text: str) -> str:
@@ -281,33 +282,26 @@ def _earlier(earlier: Reading | None, sources: list[Source]) -> str:
     if earlier is None:
         return ""
     source = next((s for s in sources if s.chunk_id == earlier.passage.chunk_id), None)
-    published = _published(earlier.passage)
+    published = published_day(earlier.passage.published)
     if source is None or published is None:
         return ""
     return f"; earlier reported: {earlier.text} [{source.n}], {day(published)}"
 
 
-def _published(p: Passage) -> date | None:
-    try:
-        return date.fromisoformat(p.published[:10])
-    except ValueError:
-        return None
-
-
 def _published_after(p: Passage, as_of: date) -> bool:
-    published = _published(p)
+    published = published_day(p.published)
     return published is not None and published > as_of
 
 
 def _within(p: Passage, window: Window) -> bool:
     """Published in the window, or the day after it (news of "yesterday" is today's paper)."""
-    published = _published(p)
+    published = published_day(p.published)
     return published is not None and window.start <= published <= window.end + timedelta(days=1)
 
 
 def _dated(source: Source) -> str:
     """When the answer's evidence was published: "as of 20 June 2022 [1]"."""
-    published = _source_date(source)
+    published = published_day(source.published)
     return f"as of {day(published)} [{source.n}]" if published else ""
 
 
@@ -317,18 +311,11 @@ def _nothing_from(
     """Asked about a window the index has nothing from: say so, and show the nearest reports
     with their dates instead of answering from old news."""
     nearest = _not_found(q, passages, gather(passages), settings)
-    dates = [f"{day(d)} [{s.n}]" for s in nearest.sources if (d := _source_date(s))]
+    dates = [f"{day(d)} [{s.n}]" for s in nearest.sources if (d := published_day(s.published))]
     line = f"Nothing from {describe(window)} in the indexed articles"
     if dates:
         line += f"; the nearest reports are from {', '.join(dates)}"
     return replace(nearest, dated=line + ".")
-
-
-def _source_date(source: Source) -> date | None:
-    try:
-        return date.fromisoformat(source.published[:10])
-    except ValueError:
-        return None
 
 
 def _evidence_at(reading: Reading, everything: list[Evidence]) -> Evidence:
@@ -378,18 +365,15 @@ def _stale_passages(q: Question, passages: list[Passage], newest: str) -> set[in
     indexed one (undated ones: no telling)."""
     if not (q.current and newest):
         return set()
-    try:
-        cutoff = date.fromisoformat(newest[:10]) - STALE_AFTER
-    except ValueError:
+    newest_day = published_day(newest)
+    if newest_day is None:
         return set()
-    stale = set()
-    for p in passages:
-        try:
-            if date.fromisoformat(p.published[:10]) < cutoff:
-                stale.add(p.chunk_id)
-        except ValueError:
-            continue
-    return stale
+    cutoff = newest_day - STALE_AFTER
+    return {
+        p.chunk_id
+        for p in passages
+        if (on := published_day(p.published)) is not None and on < cutoff
+    }
 
 
 def _unit(_: str) -> float:
