@@ -248,29 +248,20 @@ def _newest_of_disagreeing(
     """The reading to answer with, and an older report's different answer to show beside it
     (None when no dated report of another article disagrees as surely)."""
     close = [
-        r
+        (r, on, _same_answer_key(r.text))
         for r in readings
         if r.score >= best.score - DISAGREEING_WITHIN
         and r.score - r.no_answer > settings.min_margin
-        and published_day(r.passage.published) is not None
+        and (on := published_day(r.passage.published)) is not None
     ]
-    if best not in close or len({_same_answer_key(r.text) for r in close}) < 2:
+    if all(r is not best for r, _, _ in close):
         return best, None
-    newest = max(close, key=lambda r: (published_day(r.passage.published), r.score))
-    key = _same_answer_key(newest.text)
-    day_of_newest = published_day(newest.passage.published)
-    older = [
-        r
-        for r in close
-        if _same_answer_key(r.text) != key
-        and not (key in _same_answer_key(r.text) or _same_answer_key(r.text) in key)
-        and (published := published_day(r.passage.published)) is not None
-        and day_of_newest is not None
-        and published < day_of_newest
-    ]
+    newest, newest_day, key = max(close, key=lambda c: (c[1], c[0].score))
+    # An older report's answer that is not the newest one's in other words ("Lowe", "Ada Lowe").
+    older = [(r, on) for r, on, k in close if on < newest_day and k not in key and key not in k]
     if not older:
         return best, None
-    return newest, max(older, key=lambda r: (r.score, published_day(r.passage.published)))
+    return newest, max(older, key=lambda o: (o[0].score, o[1]))[0]
 
 
 def _same_answer_key(text: str) -> str:
