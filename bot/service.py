@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from bot.answer import Answer, AnswerSettings, compose_answer, when
@@ -217,11 +217,8 @@ class Footnote:
             k *= 2  # evidence for every part, or every outlet's report, the question asks about
         window = when.window(question, as_of) if as_of is not None else None
         days = None
-        if window is not None:  # its days, and the day after (today's paper on yesterday)
-            span = min((window.end - window.start).days + 2, 400)
-            days = Where(
-                dates=frozenset((window.start + timedelta(d)).isoformat() for d in range(span))
-            )
+        if window is not None:
+            days = Where(dates=frozenset(d.isoformat() for d in window.reported_on()))
         passages = retriever.rank(snapshot, question, queries, k, days)
         return compose_answer(
             question,

@@ -285,9 +285,9 @@ def _published_after(p: Passage, as_of: date) -> bool:
 
 
 def _within(p: Passage, window: Window) -> bool:
-    """Published in the window, or the day after it (news of "yesterday" is today's paper)."""
+    """Published on a day the window's news is (start..last_report)."""
     published = published_day(p.published)
-    return published is not None and window.start <= published <= window.end + timedelta(days=1)
+    return published is not None and window.start <= published <= window.last_report
 
 
 def _dated(source: Source) -> str:

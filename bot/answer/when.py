@@ -66,6 +66,17 @@ class Window:
     phrase: str
     strict: bool
 
+    @property
+    def last_report(self) -> date:
+        """The last day its news is published on: the day after the window (news of
+        "yesterday" is in today's paper)."""
+        return self.end + timedelta(days=1)
+
+    def reported_on(self) -> list[date]:
+        """The days its news is published on, start..last_report."""
+        days = (self.last_report - self.start).days + 1
+        return [self.start + timedelta(days=n) for n in range(days)]
+
 
 # (the day asked, the matched words in lower case) -> (start, end)
 Resolve = Callable[[date, str], tuple[date, date]]
