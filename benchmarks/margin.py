@@ -4,10 +4,11 @@
     python -m benchmarks.margin run.json [more.json ...] [--bars -2,-1,0,1,2]
 
 Run the quiz once with the bar at its floor, so every question the reader reads is answered
-and its margin (span score - no-answer score) saved; then each bar's accuracy, abstention and
-false abstention are what they would have been: a read answer stands when its margin is above
-the bar. Questions the reader did not decide (yes/no, or refused before reading) keep their
-outcome. Tune on dev runs only; print fresh sets beside them, never tune on them.
+and its margin (span score - no-answer score) saved in its evidence; then each bar's accuracy,
+abstention and false abstention are what they would have been: a read answer stands when its
+margin is above the bar. Questions the reader did not decide (yes/no, or refused before
+reading) keep their outcome. Tune on dev runs only; print fresh sets beside them, never tune
+on them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def at_bar(outcomes: list[dict[str, Any]], bar: float) -> dict[str, float]:
     no = [o for o in outcomes if not o["answerable"]]
 
     def found(o: dict[str, Any]) -> bool:
-        margin = o.get("margin")
+        margin = (o.get("evidence") or {}).get("margin")
         return bool(o["found"]) and (margin is None or margin > bar)
 
     def share(flags: list[bool]) -> float:

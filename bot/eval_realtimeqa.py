@@ -94,11 +94,9 @@ class Outcome:
     shown: str
     kind: str
     ms: float
-    # The reader's margin of the short answer (score - no-answer score), when it read one.
-    margin: float | None = None
     # The question speaks of a time relative to its date ("this week", "recently").
     windowed: bool = False
-    # What the answer gate weighed, for a read answer (Answer.evidence).
+    # What a read answer rests on, its reader margin among it (Answer.evidence).
     evidence: dict[str, float] = field(default_factory=dict)
 
 
@@ -134,17 +132,9 @@ def judge(q: QuizQuestion, answer: Answer, articles: Callable[[str], str], ms: f
         shown=answer.text,
         kind=answer.kind,
         ms=ms,
-        margin=_margin(answer),
         windowed=q.week is not None and when.window(q.text, q.week) is not None,
         evidence=dict(answer.evidence),
     )
-
-
-def _margin(answer: Answer) -> float | None:
-    short = answer.short
-    if short is None or short.score is None or short.no_answer is None:
-        return None
-    return round(short.score - short.no_answer, 3)
 
 
 @dataclass(frozen=True)
