@@ -156,7 +156,7 @@ def whats_new(
         if quoted is None:
             continue  # nothing in it states anything: no line to quote
         passage, start, end = quoted
-        items.append(NewsItem(_source(len(items) + 1, passage, start, end), best.similarity))
+        items.append(NewsItem(Source.quoting(len(items) + 1, passage, start, end), best.similarity))
     return items
 
 
@@ -225,21 +225,3 @@ def _first_statement(passage: Passage) -> tuple[Passage, int, int] | None:
         ):
             return passage, passage.start + seg.start, passage.start + seg.end
     return None
-
-
-def _source(n: int, passage: Passage, start: int, end: int) -> Source:
-    return Source(
-        n=n,
-        title=passage.title,
-        source=passage.source,
-        published=passage.published,
-        url=passage.url,
-        article_id=passage.article_id,
-        chunk_id=passage.chunk_id,
-        snippet=passage.text[start - passage.start : end - passage.start],
-        snippet_start=start,
-        snippet_end=end,
-        passage=passage.text,
-        passage_start=passage.start,
-        passage_end=passage.end,
-    )

@@ -564,22 +564,7 @@ def _source(n: int, e: Evidence, *, with_context: bool = True, focus: str = "") 
     start = e.start
     if with_context and e.refers_back(focus) and e.end - e.context_start <= MAX_QUOTE_CHARS:
         start = e.context_start
-    snippet = p.text[start - p.start : e.end - p.start]
-    return Source(
-        n=n,
-        title=p.title,
-        source=p.source,
-        published=p.published,
-        url=p.url,
-        article_id=p.article_id,
-        chunk_id=p.chunk_id,
-        snippet=snippet,
-        snippet_start=start,
-        snippet_end=e.end,
-        passage=p.text,
-        passage_start=p.start,
-        passage_end=p.end,
-    )
+    return Source.quoting(n, p, start, e.end)
 
 
 def _overlaps(a: Evidence, b: Evidence) -> bool:

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from index.articles import display_date
+from index.search import Passage
 
 NOT_FOUND = "I couldn't find an answer to that in the indexed articles."
 
@@ -27,6 +28,25 @@ class Source:
     passage: str
     passage_start: int
     passage_end: int
+
+    @classmethod
+    def quoting(cls, n: int, p: Passage, start: int, end: int) -> Source:
+        """Source n quoting passage p's words at article offsets [start, end)."""
+        return cls(
+            n=n,
+            title=p.title,
+            source=p.source,
+            published=p.published,
+            url=p.url,
+            article_id=p.article_id,
+            chunk_id=p.chunk_id,
+            snippet=p.text[start - p.start : end - p.start],
+            snippet_start=start,
+            snippet_end=end,
+            passage=p.text,
+            passage_start=p.start,
+            passage_end=p.end,
+        )
 
     @property
     def date(self) -> str:
