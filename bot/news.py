@@ -36,7 +36,7 @@ from index.articles import published_day
 from index.backends import Reader, Where
 from index.errors import QuestionError
 from index.rerank import coverage
-from index.search import Passage, passage_of
+from index.search import Passage, folded_text, passage_of
 from index.sentences import segments
 
 MAX_TOPIC_CHARS = 200
@@ -84,20 +84,9 @@ def clean_topic(topic: str) -> str:
     Raises:
         QuestionError: empty, not UTF-8 text, or longer than MAX_TOPIC_CHARS.
     """
-    text = " ".join((topic or "").split())
-    if not text:
-        raise QuestionError("Please name a topic, for example: gas prices.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise QuestionError(
-            "The topic holds bytes that are not UTF-8 text; please type it again."
-        ) from exc
-    if len(text) > MAX_TOPIC_CHARS:
-        raise QuestionError(
-            f"Topics are limited to {MAX_TOPIC_CHARS} characters; yours has {len(text):,}."
-        )
-    return text
+    return folded_text(
+        topic, "topic", MAX_TOPIC_CHARS, empty="Please name a topic, for example: gas prices."
+    )
 
 
 def nothing_text(topic: str, since: date | None) -> str:

@@ -238,21 +238,36 @@ def clean_question(question: str) -> str:
     Raises:
         QuestionError: empty, not UTF-8 text, or longer than MAX_QUESTION_CHARS.
     """
-    text = " ".join((question or "").split())
-    if not text:
-        raise QuestionError("Please ask a question: the text was empty.")
+    return folded_text(
+        question,
+        "question",
+        MAX_QUESTION_CHARS,
+        empty="Please ask a question: the text was empty.",
+        hint=" Please ask something shorter.",
+    )
+
+
+def folded_text(text: str, what: str, limit: int, *, empty: str, hint: str = "") -> str:
+    """What a person typed (a question, a topic), whitespace folded, checked.
+
+    Raises:
+        QuestionError: empty (said as empty), not UTF-8 text, or longer than limit.
+    """
+    folded = " ".join((text or "").split())
+    if not folded:
+        raise QuestionError(empty)
     try:
-        text.encode("utf-8")
+        folded.encode("utf-8")
     except UnicodeEncodeError as exc:  # bytes a terminal or an argument could not decode
         raise QuestionError(
-            "The question holds bytes that are not UTF-8 text; please type it again."
+            f"The {what} holds bytes that are not UTF-8 text; please type it again."
         ) from exc
-    if len(text) > MAX_QUESTION_CHARS:
+    if len(folded) > limit:
         raise QuestionError(
-            f"Questions are limited to {MAX_QUESTION_CHARS:,} characters; yours has {len(text):,}. "
-            "Please ask something shorter."
+            f"{what.capitalize()}s are limited to {limit:,} characters; yours has "
+            f"{len(folded):,}.{hint}"
         )
-    return text
+    return folded
 
 
 class Retriever:
