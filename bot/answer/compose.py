@@ -174,11 +174,9 @@ def compose_answer(
     readable = [p for p in passages if p.chunk_id not in stale][: settings.read_passages]
     if first is not None and first not in readable:
         readable.append(first)
-    # A span in a sentence about another year than the one asked is no answer ("the 2021
-    # final" for "who won the 2023 final").
-    readings = [
-        r for r in reader(q.text, readable) if not contradicts_years(q, _evidence_at(r, everything))
-    ]
+    readings = reader(q.text, readable)
+    if q.years:  # a span in a sentence about another year is no answer ("the 2021 final")
+        readings = [r for r in readings if not contradicts_years(q, _evidence_at(r, everything))]
     picked = None
     if window is not None and not window.strict:  # "the latest": its window's reports first
         picked = pick([r for r in readings if _within(r.passage, window)], settings.min_margin)
