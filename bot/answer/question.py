@@ -135,7 +135,6 @@ class Question:
     # "Which of these is not ...?": a pick among options the question does not give, by what
     # is absent; no quote can show an absence.
     negated_choice: bool = False
-    asks_at: int = -1  # where the wh-word that asks stands in text (-1: none)
     # An either-or question's two options ("consistent or inconsistent", "larger or smaller"),
     # as written: the answer is one of them, never Yes or No.
     options: tuple[str, ...] = ()
@@ -161,7 +160,7 @@ def words_of(text: str) -> frozenset[str]:
 
 def analyse(text: str) -> Question:
     """Read a (cleaned) question."""
-    kind, focus, asks_at = _kind(text)
+    kind, focus = _kind(text)
     order, parts = "", tuple(question_clauses(text))
     match = _ORDER.search(text) if kind is Kind.YES_NO else None
     # "After X reported ..., did Y ...?" sets the scene; the order is asked only inside the
@@ -184,7 +183,6 @@ def analyse(text: str) -> Question:
         # ("Does X say A, while Y says B, indicating a difference?").
         asks_difference=kind is Kind.YES_NO and bool(_DIFFERENCE.search(focus)),
         negated_choice=bool(_NEGATED_CHOICE.search(text)),
-        asks_at=asks_at,
         options=_options(text) if kind is Kind.YES_NO else (),
         # "on Tuesday, November 3, 2020" names its time: the year constraint applies instead.
         current=bool(_CURRENT.search(text)) and not _YEAR.search(text),
@@ -271,9 +269,8 @@ def cited_outlets(text: str) -> list[str]:
     return found
 
 
-def _kind(text: str) -> tuple[Kind, str, int]:
-    """The kind of answer asked for, the focus noun if any, and where the wh-word that asks
-    stands in text (-1: none)."""
+def _kind(text: str) -> tuple[Kind, str]:
+    """The kind of answer asked for, and the focus noun if any."""
     sentences = re.split(r"(?<=[.?!])\s+(?=[\"“‘(]?[A-Z])", text)
     # A question opening with an auxiliary, or a clause opening with one before any wh-word,
     # is a yes/no question ("Did ... compared to what ...?", "..., was there ...?"); after
@@ -287,7 +284,7 @@ def _kind(text: str) -> tuple[Kind, str, int]:
             continue
         first = clause.split()[0].lower().strip("\"'“‘(")
         if first in _AUXILIARIES and (n == 0 or not _WH.search(clause)):
-            return Kind.YES_NO, clause, -1
+            return Kind.YES_NO, clause
         if _WH.search(clause):
             break
     # The question proper is the sentence that asks (the last one ending in "?"): "Police
@@ -296,7 +293,7 @@ def _kind(text: str) -> tuple[Kind, str, int]:
     sentence = asking[-1].strip() if asking else text
     matches = list(_WH.finditer(sentence))
     if not matches:
-        return Kind.DESCRIPTION, "", -1
+        return Kind.DESCRIPTION, ""
     # A question opening with its wh-word asks with it; otherwise a "who"/"what" inside it may
     # be relative ("the commander, who led which militia?"), and "which"/"how many" asks.
     opening = [m for m in matches if re.match(r"^[\"'“‘(]?(?:\w+\s+){0,2}$", sentence[: m.start()])]
@@ -319,8 +316,7 @@ def _kind(text: str) -> tuple[Kind, str, int]:
             or (m.group(1).lower() == "what" and not _RELATIVE_WHAT.match(sentence[m.end() :]))
         ]
         chosen = (asking_wh or matches)[-1]
-    kind, focus = _wh_kind(chosen.group(1).lower(), sentence[chosen.end() :])
-    return kind, focus, text.find(sentence) + chosen.start()
+    return _wh_kind(chosen.group(1).lower(), sentence[chosen.end() :])
 
 
 # "in what may be the largest ...": "what" as a relative pronoun, not a question.
