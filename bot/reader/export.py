@@ -26,7 +26,7 @@ def export(checkpoint: Path, out_dir: Path, args: argparse.Namespace | None = No
     import torch
 
     from bot.config import load_settings
-    from bot.reader.train import span_model
+    from bot.reader.train import command_of, span_model
     from index.embed import bundled_model_dir
 
     base = bundled_model_dir(load_settings().model_cache_dir)
@@ -68,8 +68,7 @@ def export(checkpoint: Path, out_dir: Path, args: argparse.Namespace | None = No
         "articles of the training share",
         "licence": LICENCE,
         "training": {
-            "command": "python -m bot.reader.train --squad ../shared/train/squad "
-            f"--work-dir runs/reader --examples {fingerprint['config']['examples']}",
+            "command": command_of(fingerprint),
             **fingerprint,
         },
         "files": {

@@ -27,8 +27,11 @@ from typing import Any
 
 from bot.reader import squad
 from bot.reader.features import Features
+from index.checksum import sha256_file
 
 DEV_V2_TRAIN_SHARE = 0.4
+# The options a run may set; the rest of Config is fixed.
+OPTIONS = ("seed", "batch_size", "lr", "made_share", "train_share", "dev_v2_repeat")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Config:
     negative_window_share: float = 0.3  # a non-answering window of a long paragraph kept
     freeze_layers: int = 1  # embeddings and the first N encoder layers stay as they are
     dev_v2_train_share: float = DEV_V2_TRAIN_SHARE
+    train_share: float = 1.0  # of SQuAD v1.1 train's questions (a seeded sample)
+    dev_v2_repeat: int = 1  # times each dev v2.0 training example is seen per pass
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,13 @@ def items_of(features: Features, ex: squad.Example, rng: random.Random, cfg: Con
 def build_items(squad_dir: Path, cfg: Config, features: Features) -> list[Item]:
     rng = random.Random(cfg.seed)
     train = squad.load(squad_dir / "train-v1.1.json")
+    if cfg.train_share < 1:
+        train = [ex for ex in train if rng.random() < cfg.train_share]
     dev_train, _ = squad.split_dev_v2(squad_dir / "dev-v2.0.json", cfg.dev_v2_train_share, cfg.seed)
     dev = squad.load(squad_dir / "dev-v2.0.json", dev_train)
     made = list(squad.made_unanswerable(train, cfg.made_share, cfg.seed))
-    items = [it for ex in [*train, *made, *dev] for it in items_of(features, ex, rng, cfg)]
+    examples = [*train, *made, *dev * cfg.dev_v2_repeat]
+    items = [it for ex in examples for it in items_of(features, ex, rng, cfg)]
     rng.shuffle(items)
     return items
 
@@ -161,8 +169,23 @@ def _save(path: Path, state: dict[str, Any]) -> None:
 def _comparable(fingerprint: dict[str, Any]) -> dict[str, Any]:
     """What must match to resume: everything but the budget, which may be cut short (the
     learning rate then decays over the steps left) or lengthened."""
-    config = {k: v for k, v in fingerprint["config"].items() if k != "examples"}
+    config = {**asdict(Config()), **fingerprint["config"]}
+    del config["examples"]
     return {**fingerprint, "config": config}
+
+
+def command_of(fingerprint: dict[str, Any], work_dir: str = "runs/reader") -> str:
+    """The training command that makes a run with this fingerprint (its options that differ
+    from the defaults), after the command of the run it started from."""
+    start = fingerprint.get("init_from")
+    first = command_of(start["fingerprint"], work_dir) if start else ""
+    config = fingerprint["config"]
+    line = "python -m bot.reader.train --squad ../shared/train/squad"
+    line += f" --work-dir {work_dir}{'-2' if start else ''} --examples {config['examples']}"
+    for name, default in asdict(Config()).items():
+        if name in OPTIONS and config.get(name, default) != default:
+            line += f" --{name.replace('_', '-')} {config[name]}"
+    return f"{first} && {line} --init-from {work_dir}/final.pt" if start else line
 
 
 def train(args: argparse.Namespace) -> Path:
@@ -172,20 +195,34 @@ def train(args: argparse.Namespace) -> Path:
     from bot.config import load_settings
     from index.embed import bundled_model_dir
 
-    cfg = Config(seed=args.seed, examples=args.examples, batch_size=args.batch_size, lr=args.lr)
+    cfg = Config(**{name: getattr(args, name) for name in ("examples", *OPTIONS)})
     torch.set_num_threads(args.threads)
     torch.manual_seed(cfg.seed)
     work: Path = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
     base = bundled_model_dir(load_settings().model_cache_dir)
     features = Features(base / "tokenizer.json")
-    fingerprint = {"config": asdict(cfg), "data_sha256": data_hash(args.squad)}
+    fingerprint: dict[str, Any] = {"config": asdict(cfg), "data_sha256": data_hash(args.squad)}
+    start = torch.load(args.init_from, weights_only=False) if args.init_from else None
+    if start is not None:
+        before = start["fingerprint"]["config"]
+        if (before["seed"], before["dev_v2_train_share"]) != (cfg.seed, cfg.dev_v2_train_share):
+            sys.exit(
+                f"error: {args.init_from} held out other dev v2.0 articles; use its --seed"
+            )
+        fingerprint["init_from"] = {
+            "sha256": sha256_file(args.init_from),
+            "fingerprint": start["fingerprint"],
+        }
     checkpoint = work / "checkpoint.pt"
 
     print(f"reading SQuAD from {args.squad} ...", file=sys.stderr)
     all_batches = batches(build_items(args.squad, cfg, features), cfg)
     steps = min(len(all_batches), cfg.examples // cfg.batch_size)
     model = span_model(base)
+    if start is not None:
+        model.load_state_dict(start["model"])
+        del start
     for p in model.bert.embeddings.parameters():
         p.requires_grad = False
     for layer in model.bert.encoder.layer[: cfg.freeze_layers]:
@@ -274,6 +311,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=Config.batch_size)
     parser.add_argument("--lr", type=float, default=Config.lr)
     parser.add_argument("--seed", type=int, default=Config.seed)
+    parser.add_argument(
+        "--made-share",
+        type=float,
+        default=Config.made_share,
+        help="share of questions given each kind of made unanswerable example",
+    )
+    parser.add_argument(
+        "--train-share",
+        type=float,
+        default=Config.train_share,
+        help="share of SQuAD v1.1 train's questions used",
+    )
+    parser.add_argument(
+        "--dev-v2-repeat",
+        type=int,
+        default=Config.dev_v2_repeat,
+        help="times each training-share dev v2.0 example (half of them unanswerable) is used",
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="start from the weights of another run's final.pt (a second stage)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--export", type=Path, help="then export int8 ONNX + card to this folder")
