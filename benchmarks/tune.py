@@ -74,11 +74,11 @@ def evaluate(
     scores = []
     times = []
     for q in questions:
-        text = clean_question(q.text)
+        query = retriever.read(snapshot, clean_question(q.text))
         # The rows Retriever.embed_question would embed, looked up instead of embedded.
-        matrix = np.stack([vectors[t] for t in (text, *retriever.parts(text))])
+        matrix = np.stack([vectors[t] for t in (query.text, *query.parts)])
         started = time.perf_counter()
-        passages = retriever.rank(snapshot, text, matrix, RETRIEVE_K)
+        passages = retriever.rank(snapshot, query, matrix, RETRIEVE_K)
         times.append((time.perf_counter() - started) * 1000)
         scores.append(score_query([p.text for p in passages], q.facts))
     return aggregate(scores), float(np.percentile(times, 95))

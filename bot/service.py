@@ -210,18 +210,19 @@ class Footnote:
     def _compose(self, question: str, k: int | None, as_of: date | None = None) -> Answer:
         retriever = self.retriever
         snapshot = retriever.snapshot()
-        queries = retriever.embed_question(question)
+        query = retriever.read(snapshot, question)
+        vectors = retriever.embed_question(query)
         k = k or self.settings.top_k
         outlets = retriever.outlets(snapshot)
-        if retriever.parts(question) or outlets.distinct(outlets.find(question)) >= 2:
+        if query.parts or outlets.distinct(query.sources) >= 2:
             k *= 2  # evidence for every part, or every outlet's report, the question asks about
         window = when.window(question, as_of) if as_of is not None else None
         days = None
         if window is not None:
             days = Where(dates=frozenset(d.isoformat() for d in window.reported_on()))
-        passages = retriever.rank(snapshot, question, queries, k, days)
+        passages = retriever.rank(snapshot, query, vectors, k, days)
         return compose_answer(
-            question,
+            query,
             passages,
             retriever.sentences,
             passage_reader(self.reader),
@@ -230,11 +231,11 @@ class Footnote:
                 min_confidence=self.settings.min_confidence,
                 min_margin=self.settings.min_margin,
             ),
-            query=queries[0],
+            vector=vectors[0],
             weigh=self.word_weights(snapshot),
             outlets=outlets,
             newest=retriever.newest(snapshot),
-            article_lead=lambda article_id: retriever.lead(snapshot, article_id, queries),
+            article_lead=lambda article_id: retriever.lead(snapshot, article_id, vectors),
             as_of=as_of,
             window=window,
         )

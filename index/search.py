@@ -232,6 +232,43 @@ class Hints:
     dates: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Query:
+    """A question read once (read_question): what retrieval and the answer layer both take."""
+
+    text: str  # cleaned
+    clauses: tuple[str, ...] = ()  # question_clauses(text): every clause, longest first
+    parts: tuple[str, ...] = ()  # the clauses searched on their own, in question order
+    sources: frozenset[str] = frozenset()  # the indexed outlets it names
+    dates: frozenset[str] = frozenset()  # the days it names (YYYY-MM-DD)
+    part_hints: tuple[Hints, ...] = ()  # each part's outlets and dates, for its own search
+
+    @property
+    def hints(self) -> Hints:
+        """The outlets and days it names."""
+        return Hints(self.sources, self.dates)
+
+
+def read_question(text: str, outlets: OutletMatcher, parts: int = SearchSettings.parts) -> Query:
+    """Read a cleaned question once.
+
+    Args:
+        text: the cleaned question.
+        outlets: the indexed outlets, to find the ones it names.
+        parts: search at most this many of its longest clauses on their own (0: none).
+    """
+    clauses = tuple(question_clauses(text))
+    searched = tuple(sorted(clauses[:parts], key=text.find)) if parts else ()
+    return Query(
+        text=text,
+        clauses=clauses,
+        parts=searched,
+        sources=outlets.find(text),
+        dates=mentioned_dates(text),
+        part_hints=tuple(Hints(outlets.find(p), mentioned_dates(p)) for p in searched),
+    )
+
+
 def clean_question(question: str) -> str:
     """The question with whitespace folded.
 
@@ -351,28 +388,22 @@ class Retriever:
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         """The k best passages for question, best first."""
-        text = clean_question(question)
         snapshot = self.snapshot()
-        return self.rank(snapshot, text, self.embed_question(text), k)
+        query = self.read(snapshot, clean_question(question))
+        return self.rank(snapshot, query, self.embed_question(query), k)
 
-    def embed_question(self, text: str) -> np.ndarray:
+    def read(self, snapshot: Snapshot, text: str) -> Query:
+        """The cleaned question text read once, against snapshot's outlets."""
+        return read_question(text, self.outlets(snapshot), self.settings.parts)
+
+    def embed_question(self, query: Query) -> np.ndarray:
         """The rows rank() takes: the question's vector first, then its parts' (if enabled)."""
-        return self.embedder.embed([text, *self.parts(text)])
+        return self.embedder.embed([query.text, *query.parts])
 
-    def parts(self, text: str) -> list[str]:
-        """The parts of text searched on their own, in the order the question asks them."""
-        if not self.settings.parts:
-            return []
-        parts = question_clauses(text)[: self.settings.parts]
-        return sorted(parts, key=text.find)
-
-    def hints(self, snapshot: Snapshot, question: str) -> Hints:
-        """The indexed outlets and the dates that question names."""
+    def _hints(self, hints: Hints) -> Hints:
+        """hints as retrieval uses them: none when both boosts are off."""
         s = self.settings
-        if not (s.source_boost or s.date_boost):
-            return Hints()
-        matcher = self.outlets(snapshot)
-        return Hints(sources=matcher.find(question), dates=mentioned_dates(question))
+        return hints if s.source_boost or s.date_boost else Hints()
 
     def outlets(self, snapshot: Snapshot) -> OutletMatcher:
         """The outlets of the indexed articles (kept per index generation)."""
@@ -393,56 +424,65 @@ class Retriever:
     def rank(
         self,
         snapshot: Snapshot,
-        question: str,
-        query: np.ndarray,
+        query: Query,
+        vectors: np.ndarray,
         k: int,
         window: Where | None = None,
     ) -> list[Passage]:
-        """The k best passages for question, best first.
+        """The k best passages for query, best first.
 
         Args:
             snapshot: the index to search.
-            question: the cleaned question (for the keyword search and its hints).
-            query: the question's vector, or embed_question()'s matrix: the question's vector,
-                then one per part; each part is then searched on its own (its words, its
-                outlets and dates) and the lists interleaved.
+            query: the question read (read()): its text for the keyword search, its outlets,
+                dates and parts.
+            vectors: the question's vector, or embed_question()'s matrix: the question's
+                vector, then one per part; each part is then searched on its own (its words,
+                its outlets and dates) and the lists interleaved.
             k: how many passages.
             window: the days the question is about ("this week", read against the day it is
                 asked): searched on their own too, as the days a question names are.
         """
-        depth = self.settings.rerank_depth if self.multi_part(snapshot, question) else 0
-        passages = self.fused(snapshot, question, query, max(k, depth), window)
+        depth = self.settings.rerank_depth if self.multi_part(query) else 0
+        passages = self.fused(snapshot, query, vectors, max(k, depth), window)
         if depth:
-            passages = self.rerank(snapshot, question, query, passages)
+            passages = self.rerank(snapshot, query, vectors, passages)
         return passages[:k]
 
-    def multi_part(self, snapshot: Snapshot, question: str) -> bool:
-        """Whether question has parts searched on their own, or names several outlets: the
+    def multi_part(self, query: Query) -> bool:
+        """Whether query has parts searched on their own, or names several outlets: the
         questions the reranker is for. It was fit on MultiHop-RAG, whose questions nearly all
         are; on RealTimeQA dev's single questions, reordered, it cost two answers."""
-        return bool(self.parts(question)) or len(self.hints(snapshot, question).sources) >= 2
+        return bool(query.parts) or len(self._hints(query.hints).sources) >= 2
 
     def fused(
         self,
         snapshot: Snapshot,
-        question: str,
-        query: np.ndarray,
+        query: Query,
+        vectors: np.ndarray,
         k: int,
         window: Where | None = None,
     ) -> list[Passage]:
         """The k best passages by fusion alone (rank()'s candidates, before reranking)."""
-        vectors = np.atleast_2d(query)
-        parts = self.parts(question)
+        vectors = np.atleast_2d(vectors)
+        hints = self._hints(query.hints)
         # Each outlet a question names, when it names several, gets its own list too, drawn
         # from the same candidates as the whole question's: evidence from every report.
-        outlets = sorted(self.hints(snapshot, question).sources)
+        outlets = sorted(hints.sources)
         whole, *by_outlet = self._rank_one(
-            snapshot, question, vectors[0], k, outlets if len(outlets) >= 2 else [], window=window
+            snapshot,
+            query.text,
+            hints,
+            vectors[0],
+            k,
+            outlets if len(outlets) >= 2 else [],
+            window=window,
         )
         lists = [whole]
-        if parts and len(vectors) >= len(parts) + 1:
-            for part, vector in zip(parts, vectors[1:], strict=False):
-                lists.append(self._rank_one(snapshot, part, vector, k, named=False)[0])
+        if query.parts and len(vectors) >= len(query.parts) + 1:
+            for part, said, vector in zip(query.parts, query.part_hints, vectors[1:], strict=False):
+                lists.append(
+                    self._rank_one(snapshot, part, self._hints(said), vector, k, named=False)[0]
+                )
         if len(lists) + len(by_outlet) == 1:
             return whole
         return _interleave(lists + by_outlet, k, self.settings.part_lead)
@@ -450,8 +490,8 @@ class Retriever:
     def rerank(
         self,
         snapshot: Snapshot,
-        question: str,
-        query: np.ndarray,
+        query: Query,
+        vectors: np.ndarray,
         passages: list[Passage],
         model: RerankModel | None = None,
     ) -> list[Passage]:
@@ -460,19 +500,19 @@ class Retriever:
         head = passages[: self.settings.rerank_depth]
         if len(head) < 2:
             return passages
-        rows = self.rerank_features(snapshot, question, query, head)
-        outlets = sorted(self.hints(snapshot, question).sources)
+        rows = self.rerank_features(snapshot, query, vectors, head)
+        outlets = sorted(self._hints(query.hints).sources)
         return reorder(passages, (model or MODEL).score(rows), outlets)
 
     def rerank_features(
-        self, snapshot: Snapshot, question: str, query: np.ndarray, passages: list[Passage]
+        self, snapshot: Snapshot, query: Query, vectors: np.ndarray, passages: list[Passage]
     ) -> np.ndarray:
         """The reranker's features of passages (index/rerank.py), one row each."""
-        vectors = np.atleast_2d(query)
-        parts = self.parts(question)
+        vectors = np.atleast_2d(vectors)
+        parts: Sequence[str] = query.parts
         if len(vectors) != len(parts) + 1:  # the parts were not embedded: the whole only
-            vectors, parts = vectors[:1], []
-        hints = self.hints(snapshot, question)
+            vectors, parts = vectors[:1], ()
+        hints = self._hints(query.hints)
         chunk_vectors = np.stack([snapshot.vector(p.chunk_id) for p in passages])
         return rerank_features(
             passages,
@@ -480,7 +520,7 @@ class Retriever:
             chunk_vectors,
             self.sentences,
             self.word_weights(snapshot),
-            question,
+            query.text,
             parts,
             hints.sources,
             hints.dates,
@@ -503,7 +543,7 @@ class Retriever:
 
         return weigh
 
-    def lead(self, snapshot: Snapshot, article_id: str, query: np.ndarray) -> Passage | None:
+    def lead(self, snapshot: Snapshot, article_id: str, vectors: np.ndarray) -> Passage | None:
         """The lead (first chunk) of an article, None if it is not indexed.
 
         News names its subject in full and states its main fact first ("JetBlue Airways on
@@ -513,25 +553,25 @@ class Retriever:
         rec = snapshot.lead(article_id)
         if rec is None:
             return None
-        similarity = float(snapshot.vector(rec.chunk_id) @ np.atleast_2d(query)[0])
+        similarity = float(snapshot.vector(rec.chunk_id) @ np.atleast_2d(vectors)[0])
         return passage_of(rec, 0.0, similarity)
 
     def _rank_one(
         self,
         snapshot: Snapshot,
         question: str,
+        hints: Hints,
         vector: np.ndarray,
         k: int,
         outlets: Sequence[str] = (),
         named: bool = True,
         window: Where | None = None,
     ) -> list[list[Passage]]:
-        """Dense + keyword fusion for one text, boosted by the outlets and dates it names: its
-        k best passages, then for each of outlets the k best of that outlet's candidates.
-        named: also search the named outlets' and days' chunks on their own (the whole
-        question does it for its parts, which name the same outlets)."""
+        """Dense + keyword fusion for one text, boosted by the outlets and dates it names
+        (hints): its k best passages, then for each of outlets the k best of that outlet's
+        candidates. named: also search the named outlets' and days' chunks on their own (the
+        whole question does it for its parts, which name the same outlets)."""
         s = self.settings
-        hints = self.hints(snapshot, question)
         wheres: list[Where | None] = (
             [None, *_named(hints)] if s.named_searches and named else [None]
         )

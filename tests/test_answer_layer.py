@@ -26,7 +26,7 @@ from bot.answer.question import (
 )
 from bot.answer.read import Read, Reading, passage_reader
 from bot.reader.model import Reader
-from index.search import OutletMatcher, Passage
+from index.search import OutletMatcher, Passage, read_question
 from index.sentences import segments
 from tests.fakes import FakeEmbedder
 
@@ -111,8 +111,9 @@ def ask(
             return lead
 
         options["article_lead"] = article_lead
+    query = read_question(question, options.get("outlets") or OutletMatcher(()))
     answer = compose_answer(
-        question, passages, FakeEmbedder(), reader or FakeRead(), settings, **options
+        query, passages, FakeEmbedder(), reader or FakeRead(), settings, **options
     )
     texts = article_texts([*passages, *leads])
     titles = {p.article_id: p.title for p in passages}

@@ -73,13 +73,14 @@ def test_a_model_orders_the_first_passages_and_only_multi_part_questions(tmp_pat
     retriever = service.retriever
     snapshot = retriever.snapshot()
     multi = "Did ferry fares rise on route 1, and what did the ferry board say about route 2?"
-    assert retriever.multi_part(snapshot, multi)
-    assert not retriever.multi_part(snapshot, "Did ferry fares rise?")
-    query = retriever.embed_question(multi)
-    fused = retriever.fused(snapshot, multi, query, 6)
+    query = retriever.read(snapshot, multi)
+    assert retriever.multi_part(query)
+    assert not retriever.multi_part(retriever.read(snapshot, "Did ferry fares rise?"))
+    vectors = retriever.embed_question(query)
+    fused = retriever.fused(snapshot, query, vectors, 6)
     # A model preferring the lowest fused rank reverses the first rerank_depth passages.
     retriever.settings = SearchSettings(rerank_depth=4)
-    reordered = retriever.rerank(snapshot, multi, query, fused, _LAST_FIRST)
+    reordered = retriever.rerank(snapshot, query, vectors, fused, _LAST_FIRST)
     assert [p.chunk_id for p in reordered] == [p.chunk_id for p in fused[:4][::-1] + fused[4:]]
 
 

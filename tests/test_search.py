@@ -4,10 +4,19 @@ from pathlib import Path
 
 import pytest
 
+import bot.answer.question
+import index.search
 from bot.config import Settings
 from bot.service import Footnote
 from index.errors import QuestionError
-from index.search import MAX_QUESTION_CHARS, clean_question
+from index.search import (
+    MAX_QUESTION_CHARS,
+    Hints,
+    OutletMatcher,
+    clean_question,
+    question_clauses,
+    read_question,
+)
 from tests.fakes import FakeEmbedder
 
 
@@ -89,3 +98,52 @@ def test_each_outlet_a_question_names_reaches_the_top(tmp_path: Path) -> None:
     question = "What did the Harbor City Herald and the Valley Gazette report about ferry fares?"
     top = service.search(question, 2)
     assert {p.source for p in top} == {"Harbor City Herald", "Valley Gazette"}
+
+
+def test_a_query_holds_every_clause_and_searches_the_longest_in_question_order() -> None:
+    fares = "Did the Harbor City Herald say ferry fares rose on June 5, 2024"
+    schools = "while the Valley Gazette says schools across the region closed in the record heat"
+    text = f"{fares}, {schools}, and also who paid for the terminal?"
+    query = read_question(text, OutletMatcher(["Harbor City Herald", "Valley Gazette"]), parts=2)
+    assert query.clauses == (schools, fares, "and also who paid for the terminal")
+    assert query.parts == (fares, schools)
+    assert query.sources == {"Harbor City Herald", "Valley Gazette"}
+    assert query.dates == {"2024-06-05"}
+    assert query.part_hints == (
+        Hints(frozenset({"Harbor City Herald"}), frozenset({"2024-06-05"})),
+        Hints(frozenset({"Valley Gazette"})),
+    )
+    assert read_question(text, OutletMatcher([]), parts=0).parts == ()
+
+
+def test_an_ask_reads_the_question_once(service: Footnote, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retrieval and the answer layer share one reading of the question: its clauses, the
+    outlets and the dates it names."""
+    read: list[str] = []
+
+    def clauses(text: str) -> list[str]:
+        read.append(f"clauses: {text}")
+        return question_clauses(text)
+
+    def find(self: OutletMatcher, text: str) -> frozenset[str]:
+        read.append(f"outlets: {text}")
+        return outlets(self, text)
+
+    def dates(text: str) -> frozenset[str]:
+        read.append(f"dates: {text}")
+        return mentioned_dates(text)
+
+    outlets, mentioned_dates = OutletMatcher.find, index.search.mentioned_dates
+    monkeypatch.setattr(index.search, "question_clauses", clauses)
+    monkeypatch.setattr(bot.answer.question, "question_clauses", clauses)
+    monkeypatch.setattr(OutletMatcher, "find", find)
+    monkeypatch.setattr(index.search, "mentioned_dates", dates)
+    question = (
+        "Does the Harbor City Herald say the bridge cost rose, while the Valley Gazette "
+        "reports schools closed in the heatwave?"
+    )
+    assert len(question_clauses(question)) == 2
+    service.ask(question)
+    for what in ("clauses", "outlets", "dates"):
+        assert read.count(f"{what}: {question}") == 1, what
+    assert sum(r.startswith("clauses: ") for r in read) == 1

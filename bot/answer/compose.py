@@ -42,7 +42,7 @@ from bot.answer.when import Window, day, describe
 from index.articles import published_day
 from index.embed import Embedder
 from index.rerank import coverage
-from index.search import OutletMatcher, Passage
+from index.search import OutletMatcher, Passage, Query
 from index.sentences import segments
 
 MAX_QUOTE_CHARS = 600
@@ -78,13 +78,13 @@ class AnswerSettings:
 
 
 def compose_answer(
-    question: str,
+    question: Query,
     passages: list[Passage],
     embedder: Embedder,
     reader: Read,
     settings: AnswerSettings | None = None,
     *,
-    query: np.ndarray | None = None,
+    vector: np.ndarray | None = None,
     weigh: Weigh | None = None,
     outlets: OutletMatcher | None = None,
     newest: str = "",
@@ -95,12 +95,12 @@ def compose_answer(
     """Answer question from passages, or say that they do not hold the answer.
 
     Args:
-        question: the cleaned question.
+        question: the question read once (Retriever.read, or read_question against outlets).
         passages: retrieved passages, best first.
         embedder: embeds the candidate sentences.
         reader: reads the question against passages (bot/answer/read.py).
         settings: thresholds and weights.
-        query: the question's vector, if retrieval already computed it.
+        vector: the question's vector, if retrieval already computed it.
         weigh: a word's weight (rarer words weigh more); every word weighs 1 if not given.
         outlets: the indexed outlets; a question citing another outlet's report is not answered.
         newest: the publication date of the newest indexed article (ISO), the index's "now": a
@@ -118,10 +118,10 @@ def compose_answer(
     article.text[snippet_start:snippet_end], and so is a span short answer.
     """
     settings = settings or AnswerSettings()
-    q = analyse(question)
+    q = analyse(question.text, question.clauses)
     weigh = weigh or _unit
-    if query is None:
-        query = embedder.embed([question])[0]
+    if vector is None:
+        vector = embedder.embed([question.text])[0]
     if as_of is not None:
         passages = [p for p in passages if not _published_after(p, as_of)]
     if window is not None and window.strict:
@@ -138,10 +138,10 @@ def compose_answer(
     gathered = [
         e for e in everything if not (contradicts_years(q, e) or e.passage.chunk_id in stale)
     ]
-    scored = score(q, gathered, embedder, query, weigh, settings.weights)
+    scored = score(q, gathered, embedder, vector, weigh, settings.weights)
     nearest = scored + everything  # for "not found": each passage's best sentence first
     cited = cited_outlets(q.text)  # the outlets it cites, indexed or not
-    named = outlets.find(q.text) if outlets is not None else frozenset()  # the indexed ones
+    named = question.sources  # the indexed ones
     if outlets is not None:
         unknown = [o for o in cited if not (outlets.knows(o) or outlets.find(o))]
         if unknown:

@@ -158,10 +158,12 @@ def words_of(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in content_words(text.replace("’", "'")))
 
 
-def analyse(text: str) -> Question:
-    """Read a (cleaned) question."""
+def analyse(text: str, clauses: tuple[str, ...] | None = None) -> Question:
+    """Read a (cleaned) question; clauses: its question_clauses, when already read
+    (index.search.Query.clauses)."""
     kind, focus = _kind(text)
-    order, parts = "", tuple(question_clauses(text))
+    order = ""
+    parts = tuple(question_clauses(text)) if clauses is None else clauses
     match = _ORDER.search(text) if kind is Kind.YES_NO else None
     # "After X reported ..., did Y ...?" sets the scene; the order is asked only inside the
     # question ("Did X report ... before Y reported ...?").
