@@ -32,7 +32,7 @@ def at_bar(outcomes: list[dict[str, Any]], bar: float) -> dict[str, float]:
 
     return {
         "accuracy": share([found(o) and o["correct"] for o in yes]),
-        "short": share([found(o) and o["short_correct"] for o in yes]),
+        "short": share([found(o) and bool(o.get("short_correct")) for o in yes]),
         "false_abstention": share([not found(o) for o in yes]),
         "abstention": share([not found(o) for o in no]),
     }
