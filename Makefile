@@ -2,17 +2,23 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-QUESTION ?= Who heads Taobao and Tmall?
+QUESTION ?= What three directions did Jack Ma point out?
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-all lint bench eval clean reader
 
-# Train the reader on SQuAD (../shared/train/squad; resumable: run again after a stop), export
-# it into bot/reader/model/ and print its SQuAD figures. READER_EXAMPLES sets the budget.
-READER_EXAMPLES ?= 24000
+# Train the reader on SQuAD (../shared/train/squad; resumable: run again after a stop) in two
+# stages, export it into bot/reader/model/ and print its SQuAD figures. Stage 1 reads SQuAD v1.1
+# train (with made unanswerable examples); stage 2 starts from it and reads mostly dev v2.0's
+# training share and made unanswerable examples, so "no answer" is learned as well as spans.
+READER_EXAMPLES ?= 48000
+READER_STAGE2_EXAMPLES ?= 12800
 reader: install
 	$(BIN)/python -m bot.reader.train --squad ../shared/train/squad --work-dir runs/reader \
-		--examples $(READER_EXAMPLES) --export bot/reader/model
+		--examples $(READER_EXAMPLES)
+	$(BIN)/python -m bot.reader.train --squad ../shared/train/squad --work-dir runs/reader-2 \
+		--examples $(READER_STAGE2_EXAMPLES) --lr 5e-5 --made-share 0.5 --train-share 0.1 \
+		--dev-v2-repeat 3 --init-from runs/reader/final.pt --export bot/reader/model
 	$(BIN)/python -m bot.reader.evaluate --squad ../shared/train/squad --write-card
 
 $(BIN)/.installed: pyproject.toml

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         None, description="The reader model's folder (default: the one shipped with Footnote)."
     )
     min_margin: float = Field(
-        0.0,
+        -2.0,
         ge=-20.0,
         le=20.0,
         description="Answer only when the reader's best span beats 'no answer' by this much.",
