@@ -1,14 +1,16 @@
 """Sweep the reader's bar (FOOTNOTE_MIN_MARGIN) over saved news-quiz runs, without asking again.
 
     FOOTNOTE_MIN_MARGIN=-20 footnote eval realtimeqa --data DIR --work-dir W --json run.json
-    python -m benchmarks.margin run.json [more.json ...] [--bars -2,-1,0,1,2]
+    python -m benchmarks.margin run.json [more.json ...] [--bars -2,-1,0,1,2] [--by-kind]
 
 Run the quiz once with the bar at its floor, so every question the reader reads is answered
 and its margin (span score - no-answer score) saved in its evidence; then each bar's accuracy,
 abstention and false abstention are what they would have been: a read answer stands when its
 margin is above the bar. Questions the reader did not decide (yes/no, or refused before
 reading) keep their outcome. Tune on dev runs only; print fresh sets beside them, never tune
-on them.
+on them. --by-kind adds each kind of question's share right at each bar (an answerable one
+found and right, an unanswerable one not found): MultiHop-RAG's comparison, inference, null
+and temporal questions.
 """
 
 from __future__ import annotations
@@ -30,7 +32,22 @@ def at_bar(outcomes: list[dict[str, Any]], bar: float) -> dict[str, float]:
     def share(flags: list[bool]) -> float:
         return sum(flags) / len(flags) if flags else 0.0
 
+    kinds = sorted({o.get("kind", "") for o in outcomes})
+    right = {
+        kind: share(
+            [
+                (found(o) and o["correct"]) if o["answerable"] else not found(o)
+                for o in outcomes
+                if o.get("kind", "") == kind
+            ]
+        )
+        for kind in kinds
+    }
     return {
+        "all": share(
+            [(found(o) and o["correct"]) if o["answerable"] else not found(o) for o in outcomes]
+        ),
+        **{f"kind:{kind}": r for kind, r in right.items()},
         "accuracy": share([found(o) and o["correct"] for o in yes]),
         "short": share([found(o) and bool(o.get("short_correct")) for o in yes]),
         "false_abstention": share([not found(o) for o in yes]),
@@ -42,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="--json files of footnote eval")
     parser.add_argument("--bars", default="-4,-3,-2,-1,0,1,2,3,4")
+    parser.add_argument("--by-kind", action="store_true", help="each kind's share right too")
     args = parser.parse_args(argv)
     bars = [float(b) for b in args.bars.split(",")]
     for run in args.runs:
@@ -53,6 +71,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"  bar {bar:+5.1f}: {r['accuracy']:.3f} / {r['short']:.3f} / "
                 f"{r['false_abstention']:.3f} / {r['abstention']:.3f}"
             )
+            if args.by_kind:
+                kinds = "  ".join(
+                    f"{k.removeprefix('kind:')} {v:.3f}"
+                    for k, v in r.items()
+                    if k.startswith("kind:")
+                )
+                print(f"      all {r['all']:.3f}  {kinds}")
 
 
 if __name__ == "__main__":
