@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -643,8 +644,15 @@ def _named(hints: Hints) -> list[Where]:
 
 
 def _better_ranks(ranks: dict[int, int], found: list[tuple[int, float]]) -> None:
-    """Record found's ranks (1 = best) in ranks, keeping each chunk's better one."""
-    for rank, (chunk_id, _) in enumerate(found, 1):
+    """Record found's ranks (1 = best) in ranks, keeping each chunk's better one. Neighbours
+    with equal scores (to 5 decimals: float32 backends differ below that) rank by chunk id,
+    whichever order the backend listed them in."""
+    ordered = [
+        hit
+        for _, tied in itertools.groupby(found, key=lambda hit: round(hit[1], 5))
+        for hit in sorted(tied)
+    ]
+    for rank, (chunk_id, _) in enumerate(ordered, 1):
         ranks[chunk_id] = min(rank, ranks.get(chunk_id, rank))
 
 

@@ -104,6 +104,10 @@ def test_sample_corpus_seed_questions_answer(sample_service: Footnote) -> None:
     assert head.short is not None and "Dai" in head.short.text
     directions = sample_service.ask("What three directions did Jack Ma point out?")
     assert directions.found
+    assert directions.short is not None
+    assert directions.short.text == (
+        "Returning to Taobao, returning to users and returning to the internet"
+    )
     quoted = directions.claims[0].text
     # The quote names all three directions, and "He" brings the sentence naming Jack Ma.
     for direction in ("Returning to Taobao", "returning to users", "returning to the internet"):

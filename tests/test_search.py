@@ -13,6 +13,7 @@ from index.search import (
     MAX_QUESTION_CHARS,
     Hints,
     OutletMatcher,
+    _better_ranks,
     clean_question,
     question_clauses,
     read_question,
@@ -147,3 +148,15 @@ def test_an_ask_reads_the_question_once(service: Footnote, monkeypatch: pytest.M
     for what in ("clauses", "outlets", "dates"):
         assert read.count(f"{what}: {question}") == 1, what
     assert sum(r.startswith("clauses: ") for r in read) == 1
+
+
+def test_tied_scores_rank_alike_whichever_order_a_backend_lists_them() -> None:
+    """Two backends may list equal scores in any order (and differ below float32's precision);
+    the ranks, and so the fused order and the passages the reader reads, must not."""
+    files = [(9, 0.9), (5, 0.5), (3, 0.5), (4, 0.5), (1, 0.1)]
+    milvus = [(9, 0.9000001), (4, 0.5000004), (5, 0.5), (3, 0.4999998), (1, 0.1)]
+    a: dict[int, int] = {}
+    b: dict[int, int] = {}
+    _better_ranks(a, files)
+    _better_ranks(b, milvus)
+    assert a == b == {9: 1, 3: 2, 4: 3, 5: 4, 1: 5}
