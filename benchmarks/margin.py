@@ -32,22 +32,16 @@ def at_bar(outcomes: list[dict[str, Any]], bar: float) -> dict[str, float]:
     def share(flags: list[bool]) -> float:
         return sum(flags) / len(flags) if flags else 0.0
 
+    def right(o: dict[str, Any]) -> bool:
+        return bool(found(o) and o["correct"]) if o["answerable"] else not found(o)
+
     kinds = sorted({o.get("kind", "") for o in outcomes})
-    right = {
-        kind: share(
-            [
-                (found(o) and o["correct"]) if o["answerable"] else not found(o)
-                for o in outcomes
-                if o.get("kind", "") == kind
-            ]
-        )
-        for kind in kinds
-    }
     return {
-        "all": share(
-            [(found(o) and o["correct"]) if o["answerable"] else not found(o) for o in outcomes]
-        ),
-        **{f"kind:{kind}": r for kind, r in right.items()},
+        "all": share([right(o) for o in outcomes]),
+        **{
+            f"kind:{kind}": share([right(o) for o in outcomes if o.get("kind", "") == kind])
+            for kind in kinds
+        },
         "accuracy": share([found(o) and o["correct"] for o in yes]),
         "short": share([found(o) and bool(o.get("short_correct")) for o in yes]),
         "false_abstention": share([not found(o) for o in yes]),
