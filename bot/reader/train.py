@@ -182,8 +182,9 @@ def command_of(fingerprint: dict[str, Any], work_dir: str = "runs/reader") -> st
     config = fingerprint["config"]
     line = "python -m bot.reader.train --squad ../shared/train/squad"
     line += f" --work-dir {work_dir}{'-2' if start else ''} --examples {config['examples']}"
-    for name, default in asdict(Config()).items():
-        if name in OPTIONS and config.get(name, default) != default:
+    defaults = asdict(Config())
+    for name in OPTIONS:
+        if config.get(name, defaults[name]) != defaults[name]:
             line += f" --{name.replace('_', '-')} {config[name]}"
     return f"{first} && {line} --init-from {work_dir}/final.pt" if start else line
 
