@@ -21,7 +21,7 @@ from bot.feeds_cli import feeds_app
 from bot.news import clean_topic, nothing_text, whats_new
 from bot.render import answer_text, news_text, passage_text
 from bot.service import Footnote
-from index.build import EMBEDDING, BuildReport
+from index.build import EMBEDDING, SENTENCES, BuildReport
 from index.errors import DataDirError, FootnoteError, NotFoundError
 
 app = typer.Typer(
@@ -114,8 +114,8 @@ def _index_once(service: Footnote, *, rebuild: bool) -> BuildReport:
 
         def progress(done: int, total: int, stage: str = EMBEDDING) -> None:
             count = (
-                f"{done:,}/{total:,} passages"
-                if stage == EMBEDDING
+                f"{done:,}/{total:,} {'passages' if stage == EMBEDDING else 'sentences'}"
+                if stage in (EMBEDDING, SENTENCES)
                 else f"{100 * done // max(total, 1)}% of {total:,} characters"
             )
             if stage != shown[0]:  # a new stage: its own count, speed and time left
@@ -138,7 +138,8 @@ def _print_report(report: BuildReport) -> None:
     _say(
         f"added {report.added}, updated {report.updated}, removed {report.removed}, "
         f"unchanged {report.unchanged} articles; embedded {report.chunks_embedded} chunks "
-        f"({report.chunks_reused} reused); index: {report.articles_total} articles, "
+        f"({report.chunks_reused} reused) and {report.sentences_embedded} sentences "
+        f"({report.sentences_reused} reused); index: {report.articles_total} articles, "
         f"{report.chunks_total} chunks, in {report.seconds:.1f}s"
     )
 

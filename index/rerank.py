@@ -16,8 +16,10 @@ a logistic model over those signals and orders them by it:
 The weights were fit on the MultiHop-RAG dev split (`python -m benchmarks.rerank --fit`,
 which prints them): a passage is relevant when it holds a gold fact. Retrieval uses it for
 multi-part questions only (Retriever.multi_part). On the test split, int8 vectors, MAP@10 rose
-from .358 to .395 and MRR@10 from .657 to .725. The sentence vectors, one embedding call per
-question, are most of its cost (about 120 ms on 2 cores).
+from .358 to .395 and MRR@10 from .657 to .725. The sentence vectors were most of its cost when
+they were embedded per question (one call, about 120 ms on 2 cores); the build now stores them
+(index/sentence_vectors.py), so the embedder it is given looks them up and embeds only those
+the store lacks.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 
 from index.articles import display_date
 from index.embed import Embedder
-from index.sentences import segments
+from index.sentences import statements
 from index.store import content_words
 
 if TYPE_CHECKING:  # index.search imports this module
@@ -99,10 +101,7 @@ def features(
         return np.zeros((0, len(FEATURES)))
     vectors = np.atleast_2d(vectors)
     chunk_cos = chunk_vectors @ vectors.T  # candidates x (1 + parts)
-    sentences = [
-        [c.text[s.start : s.end] for s in segments(c.text) if s.statement] or [c.text]
-        for c in candidates
-    ]
+    sentences = [statements(c.text) for c in candidates]
     flat = list(dict.fromkeys(s for group in sentences for s in group))
     where = {s: i for i, s in enumerate(flat)}
     sentence_cos = embedder.embed(flat) @ vectors.T  # sentences x (1 + parts)
@@ -158,18 +157,66 @@ def idf(chunks: int, document_frequency: int) -> float:
 # Fit by `python -m benchmarks.rerank --fit` on MultiHop-RAG dev (see the module docstring).
 MODEL = RerankModel(
     mean=(
-        0.221215, 0.164231, 0.497246, 0.521427, 0.368797, 0.185799, 0.295768, 0.201547, 0.324759,
-        0.128452, 0.955436, 0.188009, 0.993289, 2.734407, 0.129396, 0.459086, 0.496631, 0.3687,
+        0.221215,
+        0.164231,
+        0.497246,
+        0.521427,
+        0.368797,
+        0.185799,
+        0.295768,
+        0.201547,
+        0.324759,
+        0.128452,
+        0.955436,
+        0.188009,
+        0.993289,
+        2.734407,
+        0.129396,
+        0.459086,
+        0.496631,
+        0.3687,
         0.501478,
     ),
     scale=(
-        0.237543, 0.036342, 0.139088, 0.132419, 0.167207, 0.263396, 0.294772, 0.103989, 0.175089,
-        0.124444, 0.206344, 0.390719, 0.081648, 2.064588, 0.335638, 0.124403, 0.125547, 0.137401,
+        0.237543,
+        0.036342,
+        0.139088,
+        0.132419,
+        0.167207,
+        0.263396,
+        0.294772,
+        0.103989,
+        0.175089,
+        0.124444,
+        0.206344,
+        0.390719,
+        0.081648,
+        2.064588,
+        0.335638,
+        0.124403,
+        0.125547,
+        0.137401,
         0.125454,
     ),
     coef=(
-        0.246405, 0.150827, -0.153672, -0.475447, 0.029605, 0.198608, 0.338541, 0.487379,
-        -0.005135, -0.34556, 0.641924, 0.005136, -0.278325, -0.414201, 0.132668, 0.22514,
-        0.954936, 0.121832, -0.333834,
+        0.246405,
+        0.150827,
+        -0.153672,
+        -0.475447,
+        0.029605,
+        0.198608,
+        0.338541,
+        0.487379,
+        -0.005135,
+        -0.34556,
+        0.641924,
+        0.005136,
+        -0.278325,
+        -0.414201,
+        0.132668,
+        0.22514,
+        0.954936,
+        0.121832,
+        -0.333834,
     ),
 )

@@ -21,6 +21,7 @@ from index.embed import Embedder, Remembering
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, QuestionError
 from index.rerank import MODEL, RerankModel, idf
 from index.rerank import features as rerank_features
+from index.sentence_vectors import Stored, open_store, store_path
 from index.store import ArticleRecord, ChunkRecord
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ class SearchSettings:
     # The whole question's first this many passages lead, then the lists take turns.
     part_lead: int = 1
     # Reorder this many of the first passages of a multi-part question by the reranker
-    # (index/rerank.py; 0: off), which embeds their sentences; see benchmarks/README.md.
+    # (index/rerank.py; 0: off), which weighs their sentences' vectors (stored by the build,
+    # index/sentence_vectors.py); see benchmarks/README.md.
     rerank_depth: int = 15
 
 
@@ -324,9 +326,11 @@ class Retriever:
     ) -> None:
         self.data_dir = data_dir
         self.embedder = embedder
-        # The reranker's sentence vectors, kept for the answer layer, which embeds the same
+        # Sentence vectors: the ones the build stored (index/sentence_vectors.py), the others
+        # embedded and kept, for the reranker and then the answer layer, which embeds the same
         # sentences of the first passages right after.
-        self.sentences = Remembering(embedder)
+        self._stored = Stored(embedder)
+        self.sentences = Remembering(self._stored)
         self.settings = settings or SearchSettings()
         self.backend = backend or FilesBackend(data_dir)
         self._lock = threading.Lock()
@@ -367,6 +371,7 @@ class Retriever:
                     self._bad = name
                 return current
             self._check_model(fresh)
+            self._stored.use(open_store(store_path(self.data_dir, fresh.generation), self.embedder))
             self._snapshot = fresh
             if current is not None:
                 log.info("switched to index generation %s", fresh.generation)

@@ -91,6 +91,13 @@ def segments(text: str) -> list[Segment]:
     return [Segment(s, e, _states(text[s:e])) for s, e in merged]
 
 
+def statements(text: str) -> list[str]:
+    """The stating sentences of a passage's text, or the whole text if none states anything:
+    the texts the reranker embeds, and the only ones the answer layer scores (so a build stores
+    their vectors, index/sentence_vectors.py)."""
+    return [text[s.start : s.end] for s in segments(text) if s.statement] or [text]
+
+
 def _states(sentence: str) -> bool:
     words = sentence.split()
     if sentence.rstrip("\"'”’) ").endswith("?") or _BYLINE.match(sentence):

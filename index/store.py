@@ -5,6 +5,8 @@
                                     (+ *.verified: a file's hash check, remembered)
     <data>/index/build.lock         held by the one running build
     <data>/index/embed-cache.sqlite vectors already computed, so a killed build resumes
+    <data>/index/sentences/         gen-....sqlite: each generation's sentence vectors
+                                    (index/sentence_vectors.py; for either backend)
 
 Readers only ever open a complete generation; a build writes a new one beside it and
 publishes it by replacing CURRENT. The manifest holds the sha256 of the vector and database

@@ -10,8 +10,12 @@ import hashlib
 import logging
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from index.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,13 @@ SCHEMA = "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB, sh
 
 def _digest(vec: bytes) -> str:
     return hashlib.sha256(vec).hexdigest()
+
+
+def vector_keys(embedder: Embedder, texts: list[str]) -> list[str]:
+    """Each text's key: the sha256 of the embedder's name, backend and dimensions and the text,
+    so a key names one vector, whoever stores it."""
+    prefix = f"{embedder.name}\0{embedder.backend}\0{embedder.dimensions}\0"
+    return [hashlib.sha256((prefix + t).encode()).hexdigest() for t in texts]
 
 
 class VectorCache:

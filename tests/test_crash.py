@@ -169,7 +169,10 @@ def test_a_killed_build_loses_nothing_and_the_next_one_embeds_only_what_is_missi
 
     assert resumed.published and resumed.added == len(TOWNS) - 4
     assert resumed.chunks_reused == cached
-    assert resumed.chunks_embedded == len(embedder.embedded) == reference.chunks_embedded - cached
+    assert resumed.chunks_embedded == reference.chunks_embedded - cached
+    # The new articles' sentences are embedded after their chunks, and stored with the index.
+    assert len(embedder.embedded) == resumed.chunks_embedded + resumed.sentences_embedded
+    assert resumed.sentences_embedded == reference.sentences_embedded > 0
     assert not list(index_dir(killed).glob(".tmp-gen-*"))
     assert not (index_dir(killed) / "embed-cache.sqlite").exists()
     assert _same(dump(killed), dump(clean))

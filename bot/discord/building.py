@@ -13,7 +13,7 @@ import discord
 from bot.discord.render import clip
 from bot.discord.replies import one_line
 from bot.service import Footnote
-from index.build import CHUNKING, EMBEDDING, BuildReport
+from index.build import CHUNKING, EMBEDDING, SENTENCES, BuildReport
 from index.errors import FootnoteError, IndexLockedError
 from index.intake import IntakeError, Staged
 from index.store import ArticleRecord
@@ -30,9 +30,9 @@ class BuildProgress:
     """A build's counts, shown by editing the deferred reply while it runs.
 
     The build calls it from its worker thread with (done, total, stage): characters of article
-    text cut into passages, then passages embedded; each change wakes a task on the event loop
-    that edits the reply, at most once per interval, so the loop never waits on the build and
-    Discord is not flooded.
+    text cut into passages, passages embedded, then sentences embedded; each change wakes a task
+    on the event loop that edits the reply, at most once per interval, so the loop never waits
+    on the build and Discord is not flooded.
     """
 
     def __init__(self, interaction: discord.Interaction[Any], action: str, interval: float) -> None:
@@ -77,8 +77,9 @@ class BuildProgress:
         share = 100 * self.done // max(self.total, 1)
         if self.stage == CHUNKING:
             return f"{self.action}: cutting the articles into passages ({share}%, {took})…"
+        what = "sentences" if self.stage == SENTENCES else "passages"
         return (
-            f"{self.action}: **{self.done:,}** of **{self.total:,}** passages embedded "
+            f"{self.action}: **{self.done:,}** of **{self.total:,}** {what} embedded "
             f"({share}%, {took})…"
         )
 
