@@ -127,3 +127,23 @@ def test_made_unanswerable_examples_never_hold_the_answer() -> None:
     assert made and all(not m.answerable for m in made)
     for m in made:
         assert not any(a.lower() in m.context.lower() for a in m.answers)
+
+
+def test_a_swapped_question_asks_about_a_name_its_paragraph_does_not_hold() -> None:
+    bridge = "The Tyne Bridge opened in 1928. It was built by Dorman Long."
+    tower = "The Blackpool Tower opened in 1894. Its ballroom seats thousands."
+    examples = [
+        squad.Example("a", "Tyne", "When did the Tyne Bridge open?", bridge, ("1928",), 26),
+        squad.Example("b", "Tower", "When did the Blackpool Tower open?", tower, ("1894",), 30),
+        squad.Example("c", "Tower", "How many does it seat?", tower, ("thousands",), 57),
+    ]
+    assert squad.question_names("When did the Tyne Bridge open?") == ["Tyne Bridge"]
+    assert squad.question_names("Who is Beyoncé's sister?") == ["Beyoncé"]
+    assert squad.question_names("Which U.S. state?") == ["U.S"]
+    swapped = {m.id: m for m in squad.swapped_unanswerable(examples, share=1.0, seed=1)}
+    # "c" names nothing, so nothing to swap; the others ask about the other article's name
+    assert set(swapped) == {"a-swap", "b-swap"}
+    assert swapped["a-swap"].question == "When did the Blackpool Tower open?"
+    assert swapped["a-swap"].context == bridge and not swapped["a-swap"].answerable
+    assert swapped["b-swap"].question == "When did the Tyne Bridge open?"
+    assert list(squad.swapped_unanswerable(examples, share=0.0, seed=1)) == []

@@ -64,7 +64,13 @@ def test_a_second_stage_can_see_its_dev_share_more_often_and_less_of_train(squad
 def test_the_stated_command_names_both_stages_and_their_options():
     first = {"config": {"examples": 48000, "seed": 13}}
     second = {
-        "config": {"examples": 12800, "seed": 13, "lr": 5e-05, "dev_v2_repeat": 3},
+        "config": {
+            "examples": 12800,
+            "seed": 13,
+            "lr": 5e-05,
+            "swap_share": 0.5,
+            "dev_v2_repeat": 3,
+        },
         "init_from": {"sha256": "ab", "fingerprint": first},
     }
     assert command_of(first) == (
@@ -73,7 +79,7 @@ def test_the_stated_command_names_both_stages_and_their_options():
     )
     assert command_of(second) == (
         f"{command_of(first)} && python -m bot.reader.train --squad ../shared/train/squad "
-        "--work-dir runs/reader-2 --examples 12800 --lr 5e-05 --dev-v2-repeat 3 "
+        "--work-dir runs/reader-2 --examples 12800 --lr 5e-05 --swap-share 0.5 --dev-v2-repeat 3 "
         "--init-from runs/reader/final.pt"
     )
 

@@ -1,8 +1,11 @@
 """SQuAD examples for the reader: loading, the made unanswerable examples, the official metric.
 
 SQuAD v1.1 train has no unanswerable questions, so they are made (README of the data): the
-question paired with another paragraph of its article, and its paragraph with the sentence
-that holds the answer removed. Dev v2.0 is split by article: some articles train, the rest
+question paired with another paragraph of its article, its paragraph with the sentence that
+holds the answer removed, and (swapped_unanswerable) the question about someone or something
+else: a name it shares with its paragraph swapped for a name from another article's questions,
+the near miss of news questions (the chief executive of one firm asked of a passage naming
+another firm's). Dev v2.0 is split by article: some articles train, the rest
 (and dev v1.1's articles outside them) measure.
 """
 
@@ -95,6 +98,49 @@ def made_unanswerable(examples: list[Example], share: float, seed: int) -> Itera
             trimmed = _without_answer_sentence(ex)
             if trimmed and not any(a.lower() in trimmed.lower() for a in ex.answers):
                 yield _unanswerable(ex, "cut", trimmed)
+
+
+# A name in a question: capitalised words in a row ("Notre Dame", "U.S. Army", "Beyoncé"), not
+# the word that opens the question.
+_NAME = re.compile(r"(?<![\w'’])[A-Z][\w&.-]*(?:\s[A-Z][\w&.-]*)*")
+
+
+def question_names(question: str) -> list[str]:
+    """The names of a question, without its opening word."""
+    names = []
+    for m in _NAME.finditer(question):
+        name = m.group().rstrip(".")
+        if m.start() == 0:
+            name = name.partition(" ")[2]
+        if name:
+            names.append(name)
+    return names
+
+
+def swapped_unanswerable(examples: list[Example], share: float, seed: int) -> Iterator[Example]:
+    """Unanswerable examples for about `share` of the answerable ones: one of the question's
+    names that its paragraph holds is swapped for a name of as many words from another
+    article's questions that the paragraph does not hold, so the question asks about what the
+    paragraph does not say."""
+    rng = random.Random(seed + 2)
+    pool: dict[int, list[tuple[str, str]]] = collections.defaultdict(list)
+    for ex in examples:
+        for name in question_names(ex.question):
+            pool[len(name.split())].append((ex.title, name))
+    for ex in examples:
+        if not ex.answerable or rng.random() >= share:
+            continue
+        held = [n for n in question_names(ex.question) if n in ex.context]
+        if not held:
+            continue
+        name = rng.choice(held)
+        others = pool[len(name.split())]
+        for _ in range(20):  # a few tries at a name from another article
+            title, other = rng.choice(others)
+            if title != ex.title and other.lower() not in ex.context.lower():
+                question = ex.question.replace(name, other)
+                yield Example(f"{ex.id}-swap", ex.title, question, ex.context, ex.answers, -1)
+                break
 
 
 def _unanswerable(ex: Example, kind: str, context: str) -> Example:

@@ -5,8 +5,8 @@
 
 The base is the bundled all-MiniLM-L6-v2 (sha256-checked), with a start/end span head; a
 window that does not answer points both at [CLS], whose score is the no-answer score. Data:
-SQuAD v1.1 train, unanswerable examples made from it (squad.made_unanswerable), and part of
-dev v2.0 split by article (the rest measures). Everything is seeded; a checkpoint is written
+SQuAD v1.1 train, unanswerable examples made from it (squad.made_unanswerable and
+squad.swapped_unanswerable), and part of dev v2.0 split by article (the rest measures). Everything is seeded; a checkpoint is written
 every --checkpoint-every steps and on Ctrl-C, and the same command resumes from it (the config
 and the data's hash must match). At the end the model is exported and measured (evaluate.py).
 """
@@ -31,7 +31,7 @@ from index.checksum import sha256_file
 
 DEV_V2_TRAIN_SHARE = 0.4
 # The options a run may set; the rest of Config is fixed.
-OPTIONS = ("seed", "batch_size", "lr", "made_share", "train_share", "dev_v2_repeat")
+OPTIONS = ("seed", "batch_size", "lr", "made_share", "swap_share", "train_share", "dev_v2_repeat")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Config:
     warmup: float = 0.06
     weight_decay: float = 0.01
     made_share: float = 0.2  # of each kind of made unanswerable example, per question
+    swap_share: float = 0.0  # of questions asked again about another article's name
     negative_window_share: float = 0.3  # a non-answering window of a long paragraph kept
     freeze_layers: int = 1  # embeddings and the first N encoder layers stay as they are
     dev_v2_train_share: float = DEV_V2_TRAIN_SHARE
@@ -90,6 +91,7 @@ def build_items(squad_dir: Path, cfg: Config, features: Features) -> list[Item]:
     dev_train, _ = squad.split_dev_v2(squad_dir / "dev-v2.0.json", cfg.dev_v2_train_share, cfg.seed)
     dev = squad.load(squad_dir / "dev-v2.0.json", dev_train)
     made = list(squad.made_unanswerable(train, cfg.made_share, cfg.seed))
+    made += squad.swapped_unanswerable(train, cfg.swap_share, cfg.seed)
     examples = [*train, *made, *dev * cfg.dev_v2_repeat]
     items = [it for ex in examples for it in items_of(features, ex, rng, cfg)]
     rng.shuffle(items)
@@ -208,9 +210,7 @@ def train(args: argparse.Namespace) -> Path:
     if start is not None:
         before = start["fingerprint"]["config"]
         if (before["seed"], before["dev_v2_train_share"]) != (cfg.seed, cfg.dev_v2_train_share):
-            sys.exit(
-                f"error: {args.init_from} held out other dev v2.0 articles; use its --seed"
-            )
+            sys.exit(f"error: {args.init_from} held out other dev v2.0 articles; use its --seed")
         fingerprint["init_from"] = {
             "sha256": sha256_file(args.init_from),
             "fingerprint": start["fingerprint"],
@@ -317,6 +317,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=Config.made_share,
         help="share of questions given each kind of made unanswerable example",
+    )
+    parser.add_argument(
+        "--swap-share",
+        type=float,
+        default=Config.swap_share,
+        help="share of questions also asked about a name from another article (unanswerable)",
     )
     parser.add_argument(
         "--train-share",
