@@ -38,6 +38,8 @@ QUERIES_FILE = "MultiHopRAG.json"
 SPLIT_FILE = "split.json"
 NULL_TYPE = "null_query"
 INFERENCE_TYPE = "inference_query"
+# A question's shown answer text, whether found, ms, what the gate weighed, the short answer.
+Shown = tuple[str, bool, float, dict[str, float], str]
 RETRIEVE_K = 10
 
 eval_app = typer.Typer(
@@ -231,6 +233,8 @@ class EvalResult:
     # question type and over all types; and question -> answer latency.
     answer_accuracy: float
     answer_by_type: dict[str, float]
+    # The short (bold) answer alone contains the gold answer, by type, null questions aside.
+    short_by_type: dict[str, float]
     answered_questions: int
     ask_p50_ms: float
     ask_p95_ms: float
@@ -316,6 +320,14 @@ def run_multihop(
         }
         if shown
         else {},
+        short_by_type={
+            kind: _mean(
+                contains_answer(shown[q.index][4], q.answer) for q in evidence if q.kind == kind
+            )
+            for kind in sorted({q.kind for q in evidence})
+        }
+        if shown
+        else {},
         answered_questions=len(shown),
         outcomes=[
             {
@@ -324,6 +336,7 @@ def run_multihop(
                 "answerable": not q.is_null,
                 "found": shown[q.index][1],
                 "correct": not q.is_null and _right(q, shown[q.index]),
+                "short_correct": not q.is_null and contains_answer(shown[q.index][4], q.answer),
                 "evidence": shown[q.index][3],
             }
             for q in questions
@@ -425,9 +438,9 @@ def _answers(
     embedder: Embedder,
     questions: Sequence[Question],
     log: Callable[[str], None],
-) -> dict[int, tuple[str, bool, float, dict[str, float]]]:
-    """Each question's shown answer text, whether an answer was found, the ms it took, and
-    what the answer gate weighed (for a read answer)."""
+) -> dict[int, Shown]:
+    """Each question's shown answer text, whether an answer was found, the ms it took, what
+    the answer gate weighed (for a read answer) and the short answer ("" if none)."""
     settings = load_settings(
         data_dir=data_dir,
         corpus_dir=data_dir.parent / "corpus",
@@ -442,11 +455,12 @@ def _answers(
         started = time.perf_counter()
         answer = service.ask(q.text)
         ms = (time.perf_counter() - started) * 1000
-        out[q.index] = (answer.text, answer.found, ms, dict(answer.evidence))
+        short = answer.short.text if answer.found and answer.short else ""
+        out[q.index] = (answer.text, answer.found, ms, dict(answer.evidence), short)
     return out
 
 
-def _right(q: Question, shown: tuple[str, bool, float, dict[str, float]]) -> bool:
+def _right(q: Question, shown: Shown) -> bool:
     """A null question is answered right by abstaining; any other by showing the gold answer."""
     text, found = shown[0], shown[1]
     return not found if q.is_null else found and contains_answer(text, q.answer)
@@ -507,9 +521,14 @@ def summary(result: EvalResult) -> str:
             f"{kind.removesuffix('_query')} {value:.3f}"
             for kind, value in result.answer_by_type.items()
         )
+        short = "  ".join(
+            f"{kind.removesuffix('_query')} {value:.3f}"
+            for kind, value in result.short_by_type.items()
+        )
         lines += [
             f"  answer accuracy {result.answer_accuracy:.3f} over {result.answered_questions} "
             f"questions: {by_type}",
+            f"  short answer alone right: {short}",
             f"  null questions abstained {result.abstention:.3f} ({result.null_questions}); "
             f"ask p50 {result.ask_p50_ms:.0f} ms, p95 {result.ask_p95_ms:.0f} ms",
         ]

@@ -250,6 +250,10 @@ def test_run_finds_the_evidence_answers_and_abstains(benchmark: Path, tmp_path: 
     assert result.by_type["inference_query"].hits_at_10 == 1.0
     assert (result.inference_questions, result.answer_containment) == (1, 1.0)
     assert (result.null_questions, result.abstention) == (1, 1.0)
+    # The short answer alone is scored for the questions with evidence, not the null one.
+    assert set(result.short_by_type) == {q["question_type"] for q in QUESTIONS} - {"null_query"}
+    assert all("short_correct" in o for o in result.outcomes)
+    assert "short answer alone right: " in summary(result)
     assert result.speed.chunks >= 3 and result.speed.chunks_embedded == result.speed.chunks
     assert result.speed.build_chunks_per_s > 0 and result.speed.model_chunks_per_s > 0
     assert result.speed.peak_rss_mb > 0
