@@ -6,9 +6,10 @@
 The base is the bundled all-MiniLM-L6-v2 (sha256-checked), with a start/end span head; a
 window that does not answer points both at [CLS], whose score is the no-answer score. Data:
 SQuAD v1.1 train, unanswerable examples made from it (squad.made_unanswerable and
-squad.swapped_unanswerable), and part of dev v2.0 split by article (the rest measures). Everything is seeded; a checkpoint is written
-every --checkpoint-every steps and on Ctrl-C, and the same command resumes from it (the config
-and the data's hash must match). At the end the model is exported and measured (evaluate.py).
+squad.swapped_unanswerable), and part of dev v2.0 split by article (the rest measures).
+Everything is seeded; a checkpoint is written every --checkpoint-every steps and on Ctrl-C,
+and the same command resumes from it (the config and the data's hash must match). At the end
+the model is exported and measured (evaluate.py).
 """
 
 from __future__ import annotations
