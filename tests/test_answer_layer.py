@@ -24,7 +24,7 @@ from bot.answer.question import (
     name_phrases,
     words_of,
 )
-from bot.answer.read import Read, Reading, passage_reader, pick
+from bot.answer.read import Read, Reading, passage_reader
 from bot.reader.model import Reader
 from index.search import OutletMatcher, Passage, read_question
 from index.sentences import segments
@@ -1049,57 +1049,3 @@ def test_one_answer_told_by_several_reports_is_no_disagreement() -> None:
     answer = ask("Who is the mayor?", same, _every_name)
     assert answer.short is not None and answer.short.text == "Ada Lowe"
     assert "earlier reported" not in answer.dated
-
-
-@dataclass
-class ScriptedRead:
-    """A reader giving each passage (by chunk id) the span and score written for it."""
-
-    spans: dict[int, tuple[str, float]]
-    no_answer: float = 1.0
-
-    def __call__(self, question: str, passages: list[Passage]) -> list[Reading]:
-        out = []
-        for p in passages:
-            if p.chunk_id in self.spans:
-                text, score = self.spans[p.chunk_id]
-                start = p.start + p.text.index(text)
-                out.append(Reading(p, start, start + len(text), text, score, self.no_answer))
-        return out
-
-
-def test_a_question_about_several_reports_takes_the_answer_most_of_them_give() -> None:
-    passages = [
-        passage("Ada Lowe praised the bridge fund.", chunk_id=1, source="Harbor City Herald"),
-        passage("Sam Reed set up the bridge fund.", chunk_id=2, source="Bay Tribune"),
-        passage("The bridge fund's founder, Sam Reed, spoke.", chunk_id=3, source="Coast Post"),
-    ]
-    known = OutletMatcher(["Harbor City Herald", "Bay Tribune", "Coast Post"])
-    reader = ScriptedRead({1: ("Ada Lowe", 9.0), 2: ("Sam Reed", 7.0), 3: ("Sam Reed", 6.5)})
-    both = "Who set up the bridge fund, as reported by both the Harbor City Herald and Bay Tribune?"
-    answer = ask(both, passages, reader, outlets=known)
-    assert answer.short is not None and answer.short.text == "Sam Reed"
-    assert answer.source(answer.short.n).article_id == "article-2"  # the better-scored of the two
-    # About one report, the best span stands.
-    one = "Who set up the bridge fund, according to the Harbor City Herald?"
-    answer = ask(one, passages, reader, outlets=known)
-    assert answer.short is not None and answer.short.text == "Ada Lowe"
-
-
-def test_spans_that_do_not_clear_the_bar_and_one_article_twice_do_not_outvote() -> None:
-    a1 = passage("Ada Lowe praised the bridge fund.", chunk_id=1)
-    a1_again = replace(passage("Sam Reed spoke of Ada Lowe.", chunk_id=2), article_id="article-1")
-    weak = passage("Sam Reed set up the bridge fund.", chunk_id=3)
-    readings = [
-        Reading(a1, 0, 8, "Ada Lowe", 9.0, 1.0),
-        Reading(a1_again, 0, 8, "Sam Reed", 8.0, 1.0),
-        Reading(replace(a1_again, chunk_id=4), 0, 8, "Sam Reed,", 8.0, 1.0),  # same article
-        Reading(weak, 0, 8, "Sam Reed", -3.0, 1.0),  # margin -4: below the bar of -2
-        Reading(passage("Ada Lowe spoke.", chunk_id=5), 0, 8, "Ada Lowe", 3.0, 1.0),
-    ]
-    picked = pick(readings, -2.0, agreed=True)
-    assert picked is not None and picked[0].text == "Ada Lowe" and picked[1] == 8.0
-    # Without the second Ada Lowe article the two stand one article each: the better one wins.
-    picked = pick(readings[:4], -2.0, agreed=True)
-    assert picked is not None and picked[0].text == "Ada Lowe"
-    assert pick(readings, 8.5, agreed=True) is None

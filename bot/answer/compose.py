@@ -37,7 +37,7 @@ from bot.answer.question import (
     name_phrases,
     words_of,
 )
-from bot.answer.read import Read, Reading, answer_key, pick
+from bot.answer.read import Read, Reading, pick
 from bot.answer.when import Window, day, describe
 from index.articles import published_day
 from index.embed import Embedder
@@ -178,12 +178,9 @@ def compose_answer(
     if q.years:  # a span in a sentence about another year is no answer ("the 2021 final")
         readings = [r for r in readings if not contradicts_years(q, _evidence_at(r, everything))]
     picked = None
-    # A question about several outlets' reports takes the answer most of their articles give.
-    agreed = len(question.sources) >= 2
     if window is not None and not window.strict:  # "the latest": its window's reports first
-        in_window = [r for r in readings if _within(r.passage, window)]
-        picked = pick(in_window, settings.min_margin, agreed=agreed)
-    picked = picked or pick(readings, settings.min_margin, agreed=agreed)
+        picked = pick([r for r in readings if _within(r.passage, window)], settings.min_margin)
+    picked = picked or pick(readings, settings.min_margin)
     if picked is None:
         return _not_found(q, passages, nearest, settings)
     reading, margin = picked
@@ -249,7 +246,7 @@ def _newest_of_disagreeing(
     """The reading to answer with, and an older report's different answer to show beside it
     (None when no dated report of another article disagrees as surely)."""
     close = [
-        (r, on, answer_key(r.text))
+        (r, on, _same_answer_key(r.text))
         for r in readings
         if r.score >= best.score - DISAGREEING_WITHIN
         and r.score - r.no_answer > settings.min_margin
@@ -263,6 +260,10 @@ def _newest_of_disagreeing(
     if not older:
         return best, None
     return newest, max(older, key=lambda o: (o[0].score, o[1]))[0]
+
+
+def _same_answer_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _earlier(earlier: Reading | None, sources: list[Source]) -> str:

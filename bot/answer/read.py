@@ -8,7 +8,6 @@ context). Spans come back in article coordinates, verbatim.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,38 +58,11 @@ def passage_reader(reader: Reader) -> Read:
     return read
 
 
-def pick(
-    readings: list[Reading], bar: float, *, agreed: bool = False
-) -> tuple[Reading, float] | None:
+def pick(readings: list[Reading], bar: float) -> tuple[Reading, float] | None:
     """The best span across passages and its margin over the surest no-answer, when that
-    margin clears the bar; None when "no answer" wins.
-
-    agreed: the question is about several reports ("as reported by both X and Y"), so of the
-    spans that clear the bar, the one the most articles give wins (the best-scored of it):
-    each report's passage gives the answer it holds, and one report's wrong span can outscore
-    them (Wang et al. 2018, evidence aggregation). On MultiHop-RAG dev's inference questions
-    the best span alone was right for 88 of 275, the most agreed one for 121.
-    """
+    margin clears the bar; None when "no answer" wins."""
     if not readings:
         return None
-    surest = min(r.no_answer for r in readings)
     best = max(readings, key=lambda r: r.score)
-    if best.score - surest <= bar:
-        return None
-    if agreed:
-        groups: dict[str, list[Reading]] = {}
-        for r in readings:
-            if r.score - surest > bar and (key := answer_key(r.text)):
-                groups.setdefault(key, []).append(r)
-        if groups:
-            most = max(
-                groups.values(),
-                key=lambda rs: (len({r.passage.article_id for r in rs}), max(r.score for r in rs)),
-            )
-            best = max(most, key=lambda r: r.score)
-    return best, best.score - surest
-
-
-def answer_key(text: str) -> str:
-    """A span's words, lower-cased: "JetBlue Airways," and "jetblue airways" agree."""
-    return " ".join(re.findall(r"\w+", text.lower()))
+    margin = best.score - min(r.no_answer for r in readings)
+    return (best, margin) if margin > bar else None
