@@ -6,8 +6,9 @@
 Reuses (or builds) the MultiHop-RAG index of `footnote eval multihop --work-dir DIR`, then
 prints how long the reader takes to load (sha256 checks included), the p50/p95 of each
 question's first ask (retrieval, reranking, reading and composing; `footnote eval multihop`
-times a second ask, after its retrieval pass filled the sentence-vector cache), and the
-process's peak RSS. Run it on idle cores: timings are the machine's, not the code's alone.
+times a second ask, after its retrieval pass; with the sentence vectors the build stores, the
+two cost about the same), and the process's peak RSS. Run it on idle cores: timings are the
+machine's, not the code's alone.
 """
 
 from __future__ import annotations
