@@ -50,16 +50,12 @@ class Embedder(Protocol):
         ...
 
 
-class Remembering:
-    """An embedder that keeps the vectors of the last `size` texts it embedded: the reranker
-    embeds the sentences of the first passages, and the answer layer the same sentences again
-    right after."""
+class Wrapping:
+    """An embedder over another one: the same model, tokens and sizes; subclasses decide what
+    embed() takes from elsewhere before asking inner."""
 
-    def __init__(self, inner: Embedder, size: int = 4096) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
-        self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -79,6 +75,18 @@ class Remembering:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+
+class Remembering(Wrapping):
+    """An embedder that keeps the vectors of the last `size` texts it embedded: the reranker
+    embeds the sentences of the first passages, and the answer layer the same sentences again
+    right after."""
+
+    def __init__(self, inner: Embedder, size: int = 4096) -> None:
+        super().__init__(inner)
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder
+from index.embed import Embedder, Wrapping
 from index.store import fsync_path, index_dir
 from index.vector_cache import vector_keys
 
@@ -210,35 +210,16 @@ def open_store(path: Path, embedder: Embedder) -> StoredVectors | None:
     return StoredVectors(path, db, embedder)
 
 
-class Stored:
+class Stored(Wrapping):
     """An embedder that takes the vectors a build stored and embeds only the texts it lacks;
     use() points it at the store of the generation being read."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self._store: StoredVectors | None = None
 
     def use(self, store: StoredVectors | None) -> None:
         self._store = store
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def backend(self) -> str:
-        return self.inner.backend
-
-    @property
-    def dimensions(self) -> int:
-        return self.inner.dimensions
-
-    @property
-    def max_tokens(self) -> int:
-        return self.inner.max_tokens
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
