@@ -97,6 +97,16 @@ def _raw(keys: list[str]) -> list[bytes]:
     return [bytes.fromhex(key) for key in keys]
 
 
+def _vectors_of(db: sqlite3.Connection, columns: str, keys: list[bytes]) -> list[tuple]:
+    """columns of the vectors rows of keys, asked a batch of keys at a time."""
+    rows: list[tuple] = []
+    for lo in range(0, len(keys), _KEYS_PER_QUERY):
+        batch = keys[lo : lo + _KEYS_PER_QUERY]
+        marks = ",".join("?" * len(batch))
+        rows += db.execute(f"SELECT {columns} FROM vectors WHERE key IN ({marks})", batch)
+    return rows
+
+
 def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
 
@@ -137,14 +147,7 @@ class StoredVectors:
             if self._broken:
                 return {}
             try:
-                rows = []
-                for lo in range(0, len(keys), _KEYS_PER_QUERY):
-                    batch = keys[lo : lo + _KEYS_PER_QUERY]
-                    rows += self._db.execute(
-                        "SELECT key, vec, sha256 FROM vectors "
-                        f"WHERE key IN ({','.join('?' * len(batch))})",
-                        batch,
-                    ).fetchall()
+                rows = _vectors_of(self._db, "key, vec, sha256", keys)
             except sqlite3.DatabaseError as exc:
                 self._broken = True
                 log.warning(
@@ -318,14 +321,7 @@ class SentenceStaging:
 
     def known(self, keys: list[str]) -> set[str]:
         """Those of keys (vector_keys') it holds a vector of."""
-        out: set[str] = set()
-        for lo in range(0, len(keys), _KEYS_PER_QUERY):
-            batch = _raw(keys[lo : lo + _KEYS_PER_QUERY])
-            rows = self.db.execute(
-                f"SELECT key FROM vectors WHERE key IN ({','.join('?' * len(batch))})", batch
-            )
-            out.update(key.hex() for (key,) in rows)
-        return out
+        return {key.hex() for (key,) in _vectors_of(self.db, "key", _raw(keys))}
 
     def put(self, items: list[tuple[str, np.ndarray]]) -> None:
         """Store vectors by key (vector_keys')."""
