@@ -517,18 +517,14 @@ def summary(result: EvalResult) -> str:
             f"{t.hits_at_10:.3f}  MRR@10 {t.mrr_at_10:.3f}  MAP@10 {t.map_at_10:.3f}"
         )
     if result.answered_questions:
-        by_type = "  ".join(
-            f"{kind.removesuffix('_query')} {value:.3f}"
-            for kind, value in result.answer_by_type.items()
-        )
-        short = "  ".join(
-            f"{kind.removesuffix('_query')} {value:.3f}"
-            for kind, value in result.short_by_type.items()
-        )
+
+        def by_kind(shares: dict[str, float]) -> str:
+            return "  ".join(f"{k.removesuffix('_query')} {v:.3f}" for k, v in shares.items())
+
         lines += [
             f"  answer accuracy {result.answer_accuracy:.3f} over {result.answered_questions} "
-            f"questions: {by_type}",
-            f"  short answer alone right: {short}",
+            f"questions: {by_kind(result.answer_by_type)}",
+            f"  short answer alone right: {by_kind(result.short_by_type)}",
             f"  null questions abstained {result.abstention:.3f} ({result.null_questions}); "
             f"ask p50 {result.ask_p50_ms:.0f} ms, p95 {result.ask_p95_ms:.0f} ms",
         ]
