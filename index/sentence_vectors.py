@@ -107,6 +107,11 @@ def _vectors_of(db: sqlite3.Connection, columns: str, keys: list[bytes]) -> list
     return rows
 
 
+def _info(db: sqlite3.Connection) -> dict[str, str]:
+    """The embedder a store was made with (its info rows), to compare with _identity."""
+    return dict(db.execute("SELECT key, value FROM info").fetchall())
+
+
 def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
 
@@ -119,7 +124,7 @@ def stored_articles(path: Path, embedder: Embedder) -> dict[str, str] | None:
     try:
         db = _read_only(path)
         try:
-            if dict(db.execute("SELECT key, value FROM info").fetchall()) != _identity(embedder):
+            if _info(db) != _identity(embedder):
                 return None
             return dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
         finally:
@@ -190,7 +195,7 @@ def open_store(path: Path, embedder: Embedder) -> StoredVectors | None:
         log.warning("cannot open the stored sentence vectors at %s (%s); embedding them", path, exc)
         return None
     try:
-        info = dict(db.execute("SELECT key, value FROM info").fetchall())
+        info = _info(db)
     except sqlite3.DatabaseError as exc:
         db.close()
         log.warning(
@@ -277,7 +282,7 @@ class SentenceStaging:
             (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
             if check != "ok":
                 raise sqlite3.DatabaseError(check)
-            if dict(db.execute("SELECT key, value FROM info").fetchall()) != self._identity:
+            if _info(db) != self._identity:
                 db.close()
                 return None
             self._drop_damaged(db, base)
@@ -325,10 +330,11 @@ class SentenceStaging:
 
     def put(self, items: list[tuple[str, np.ndarray]]) -> None:
         """Store vectors by key (vector_keys')."""
-        rows = [(key, np.asarray(vec, dtype=np.float32).tobytes()) for key, vec in items]
+        keys = _raw([key for key, _ in items])
+        vecs = [np.asarray(vec, dtype=np.float32).tobytes() for _, vec in items]
         self.db.executemany(
             "INSERT OR REPLACE INTO vectors (key, vec, sha256) VALUES (?, ?, ?)",
-            [(bytes.fromhex(key), vec, hashlib.sha256(vec).digest()) for key, vec in rows],
+            [(key, vec, hashlib.sha256(vec).digest()) for key, vec in zip(keys, vecs, strict=True)],
         )
 
     def hold(self, article_id: str, content_hash: str, keys: list[str]) -> None:
