@@ -22,6 +22,7 @@ from bot.answer.question import (
     analyse,
     cited_outlets,
     name_phrases,
+    part_questions,
     words_of,
 )
 from bot.answer.read import Read, Reading, passage_reader
@@ -207,11 +208,14 @@ def test_a_possessive_before_the_head_noun_keeps_its_kind() -> None:
     assert analyse("What is her name?").kind is Kind.PERSON
 
 
+_YES_NO_TWO_PARTS = (
+    "Does the Coast Courier article say the bridge reopened in 2023, while the Valley "
+    "Times article reports that the museum opened its doors to visitors?"
+)
+
+
 def test_constraints_and_parts_of_a_question() -> None:
-    q = analyse(
-        "Does the Coast Courier article say the bridge reopened in 2023, while the Valley "
-        "Times article reports that the museum opened its doors to visitors?"
-    )
+    q = analyse(_YES_NO_TWO_PARTS)
     assert q.kind is Kind.YES_NO
     assert q.years == {"2023"}
     assert len(q.parts) == 2
@@ -699,6 +703,79 @@ def test_a_question_most_of_whose_parts_have_no_evidence_is_not_answered() -> No
         "The band Tide Line headlined the closing night of the harbor festival.", chunk_id=2
     )
     assert ask(question, [crowds, band], reader).found
+
+
+def test_each_part_of_a_multi_part_question_is_asked_on_its_own() -> None:
+    q = analyse(
+        "Who is the harbor master that the Coast Courier says reopened the bridge after "
+        "repairs, and who is praised by the Valley Times for rescuing two sailors in March?"
+    )
+    assert part_questions(q) == [
+        "Who is the harbor master that the Coast Courier says reopened the bridge after repairs?",
+        "Who is praised by the Valley Times for rescuing two sailors in March?",
+    ]
+    # Clauses that set the scene before the asking phrase are not parts of what it asks.
+    scene = analyse(
+        "After the storm closed the port for a week, which company will build the new ferry "
+        "terminal on the north shore?"
+    )
+    assert len(scene.parts) == 2 and part_questions(scene) == []
+    # Nor are a yes/no question's claims, or a simple question's words.
+    assert part_questions(analyse(_YES_NO_TWO_PARTS)) == []
+    assert part_questions(analyse("Who reopened the harbor bridge?")) == []
+
+
+@dataclass
+class PartRead:
+    """A reader that finds answer only when asked exactly the question it answers."""
+
+    question: str
+    answer: str
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, question: str, passages: list[Passage]) -> list[Reading]:
+        self.asked.append(question)
+        out = []
+        for p in passages:
+            at = p.text.find(self.answer)
+            score = 6.0 if question == self.question else -3.0
+            if at >= 0:
+                start = p.start + at
+                out.append(Reading(p, start, start + len(self.answer), self.answer, score, 1.0))
+        return out
+
+
+def test_a_part_the_reader_answers_answers_the_multi_part_question() -> None:
+    """No span clears the bar for the whole question; asked on its own, the part a report
+    states is answered, and the answer shows that report."""
+    question = (
+        "Who is the harbor master that the Coast Courier says reopened the bridge after "
+        "repairs, and who is praised by the Valley Times for rescuing two sailors in March?"
+    )
+    reports = [
+        passage(
+            "Harbor master Ada Lowe reopened the bridge on Monday after repairs to its cables.",
+            chunk_id=1,
+            source="Coast Courier",
+        ),
+        passage(
+            "Ada Lowe was praised for rescuing two sailors from the bay in March.",
+            chunk_id=2,
+            source="Valley Times",
+        ),
+    ]
+    part = "Who is praised by the Valley Times for rescuing two sailors in March?"
+    reader = PartRead(part, "Ada Lowe")
+    answer = ask(question, reports, reader)
+    assert reader.asked[0] == question and part in reader.asked
+    assert answer.found and answer.short is not None and answer.short.text == "Ada Lowe"
+    assert answer.evidence["margin"] == 5.0
+    # The whole question answered clears the bar: its parts are not asked.
+    whole = PartRead(question, "Ada Lowe")
+    assert ask(question, reports, whole).found and whole.asked == [question]
+    # Nothing any part asks is in the reports: not found.
+    none = PartRead(part, "Tide Line")
+    assert not ask(question, reports, none).found
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import partial
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from bot.answer.question import (
     analyse,
     cited_outlets,
     name_phrases,
+    part_questions,
     words_of,
 )
 from bot.answer.read import Read, Reading, pick
@@ -174,16 +176,16 @@ def compose_answer(
     readable = [p for p in passages if p.chunk_id not in stale][: settings.read_passages]
     if first is not None and first not in readable:
         readable.append(first)
-    readings = reader(q.text, readable)
-    if q.years:  # a span in a sentence about another year is no answer ("the 2021 final")
-        readings = [r for r in readings if not contradicts_years(q, _evidence_at(r, everything))]
-    picked = None
-    if window is not None and not window.strict:  # "the latest": its window's reports first
-        picked = pick([r for r in readings if _within(r.passage, window)], settings.min_margin)
-    picked = picked or pick(readings, settings.min_margin)
-    if picked is None:
+    read = partial(_read, q, reader, readable, everything, window, settings.min_margin)
+    answered = read(q.text)
+    # No answer to the whole of a multi-part question: a report may state one part, which the
+    # reader finds asked on its own ("Which company is accused of B?"); the surest part answers.
+    if answered is None:
+        by_part = [a for a in map(read, part_questions(q)) if a is not None]
+        answered = max(by_part, key=lambda a: a[1], default=None)
+    if answered is None:
         return _not_found(q, passages, nearest, settings)
-    reading, margin = picked
+    reading, margin, readings = answered
     # Reports of different dates that give different answers ("the mayor is ..."): the newest
     # leads, the older one is shown beside it with its date.
     reading, earlier = _newest_of_disagreeing(reading, readings, settings)
@@ -210,6 +212,28 @@ def compose_answer(
         dated=_dated(sources[0]) + _earlier(earlier, sources),
         evidence=evidence,
     )
+
+
+def _read(
+    q: Question,
+    reader: Read,
+    passages: list[Passage],
+    everything: list[Evidence],
+    window: Window | None,
+    bar: float,
+    asked: str,
+) -> tuple[Reading, float, list[Reading]] | None:
+    """The reader's answer to asked over passages: its best span, margin and every reading; None
+    when no span clears the bar. A span in a sentence about another year than the question's is
+    no answer ("the 2021 final"); for "the latest", its window's reports are read first."""
+    readings = reader(asked, passages)
+    if q.years:
+        readings = [r for r in readings if not contradicts_years(q, _evidence_at(r, everything))]
+    picked = None
+    if window is not None and not window.strict:
+        picked = pick([r for r in readings if _within(r.passage, window)], bar)
+    picked = picked or pick(readings, bar)
+    return (*picked, readings) if picked is not None else None
 
 
 def _evidence_of(

@@ -191,6 +191,46 @@ def analyse(text: str, clauses: tuple[str, ...] | None = None) -> Question:
     )
 
 
+# What opens a part of a multi-part question before its claim: "and is accused of ...",
+# "who has been reported ...", "yet is also considered ...".
+_PART_LEAD = re.compile(r"^(?:[\s,;]*\b(?:and|but|yet|while|also|who|which|that|whom)\b)+", re.I)
+
+
+def part_questions(q: Question) -> list[str]:
+    """Each part of a multi-part question asked on its own, with the phrase the question opens
+    with ("Which company", "Who is the individual"): "Which company, reported by X to do A, and
+    accused by Y of B?" gives "Which company, reported by X to do A?" and "Which company accused
+    by Y of B?". [] for a simple or yes/no question, and for one whose asking phrase comes after
+    sentences or clauses that set the scene (those are not parts of what it asks)."""
+    if q.kind is Kind.YES_NO or len(q.parts) < 2:
+        return []
+    head = _opening_head(q)
+    if not head:
+        return []
+    out = []
+    for part in sorted(q.parts, key=q.text.find):
+        if part.startswith(head):  # the part the question opens with
+            if len(part.split()) - len(head.split()) >= MIN_PART_WORDS:
+                out.append(part.rstrip(" ,;?") + "?")
+            continue
+        claim = _PART_LEAD.sub("", part).strip(" ,;?")
+        if len(claim.split()) >= MIN_PART_WORDS:
+            out.append(f"{head} {claim}?")
+    return out
+
+
+def _opening_head(q: Question) -> str:
+    """The phrase a question opens with and asks with, as written ("Which NFL player", "Who
+    is the individual", "How many"); "" when it does not open with its wh-word."""
+    if q.focus:
+        head = rf"(?:which|what)\b(?:\s+[\w'’-]+){{0,6}}?\s+{re.escape(q.focus)}\b"
+        m = re.match(head, q.text, re.I)
+        if m:
+            return m.group()
+    m = re.match(r"(who|when|where|how (?:many|much|long|old|far))\b", q.text, re.I)
+    return m.group() if m else ""
+
+
 _EITHER_OR = re.compile(r"\b([A-Za-z]+)\s*(?:\bor\b|/)\s*(?:an?\s+)?([A-Za-z]+)\b")
 _NEGATIONS = ("in", "im", "il", "ir", "un", "dis", "non", "non-")
 # Options that say reports agree, and those that say they differ.
