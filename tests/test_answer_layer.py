@@ -720,6 +720,13 @@ def test_each_part_of_a_multi_part_question_is_asked_on_its_own() -> None:
         "terminal on the north shore?"
     )
     assert len(scene.parts) == 2 and part_questions(scene) == []
+    # A question for an amount, a date or a place is not described by its clauses: this one
+    # is about the deal.
+    amount = analyse(
+        "How much will the Coast Courier pay each year under the harbor's new ferry deal, which "
+        "puts crossings on the north shore every hour?"
+    )
+    assert len(amount.parts) == 2 and part_questions(amount) == []
     # Nor are a yes/no question's claims, or a simple question's words.
     assert part_questions(analyse(_YES_NO_TWO_PARTS)) == []
     assert part_questions(analyse("Who reopened the harbor bridge?")) == []

@@ -198,7 +198,7 @@ _PART_LEAD = re.compile(r"^(?:[\s,;]*\b(?:and|but|yet|while|also|who|which|that|
 
 def part_questions(q: Question) -> list[str]:
     """Each part of a multi-part question asked on its own, with the phrase the question opens
-    with ("Which company", "Who is the individual"): "Which company, reported by X to do A, and
+    with ("Which company", "Who"): "Which company, reported by X to do A, and
     accused by Y of B?" gives "Which company, reported by X to do A?" and "Which company accused
     by Y of B?". [] for a simple or yes/no question, and for one whose asking phrase comes after
     sentences or clauses that set the scene (those are not parts of what it asks)."""
@@ -220,15 +220,16 @@ def part_questions(q: Question) -> list[str]:
 
 
 def _opening_head(q: Question) -> str:
-    """The phrase a question opens with and asks with, as written ("Which NFL player", "Who
-    is the individual", "How many"); "" when it does not open with its wh-word."""
+    """The phrase a question opens with when it asks for someone or something, as written
+    ("Which NFL player", "Who"); "" for any other. Only such a thing is described by each of
+    the parts: in "How much will X pay under the deal, which puts races on TV?" the clause is
+    about the deal, not the amount."""
     if q.focus:
         head = rf"(?:which|what)\b(?:\s+[\w'’-]+){{0,6}}?\s+{re.escape(q.focus)}\b"
         m = re.match(head, q.text, re.I)
         if m:
             return m.group()
-    m = re.match(r"(who|when|where|how (?:many|much|long|old|far))\b", q.text, re.I)
-    return m.group() if m else ""
+    return "Who" if re.match(r"who\b", q.text, re.I) else ""
 
 
 _EITHER_OR = re.compile(r"\b([A-Za-z]+)\s*(?:\bor\b|/)\s*(?:an?\s+)?([A-Za-z]+)\b")
