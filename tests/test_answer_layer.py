@@ -739,9 +739,11 @@ class PartRead:
     question: str
     answer: str
     asked: list[str] = field(default_factory=list)
+    read: dict[str, list[int]] = field(default_factory=dict)  # question -> chunk ids read
 
     def __call__(self, question: str, passages: list[Passage]) -> list[Reading]:
         self.asked.append(question)
+        self.read[question] = [p.chunk_id for p in passages]
         out = []
         for p in passages:
             at = p.text.find(self.answer)
@@ -771,10 +773,17 @@ def test_a_part_the_reader_answers_answers_the_multi_part_question() -> None:
             source="Valley Times",
         ),
     ]
+    others = [
+        passage(f"The Valley Times said ferry {n} sailed on time in March.", chunk_id=n)
+        for n in range(3, 6)
+    ]
     part = "Who is praised by the Valley Times for rescuing two sailors in March?"
     reader = PartRead(part, "Ada Lowe")
-    answer = ask(question, reports, reader)
+    answer = ask(question, [*reports, *others], reader)
     assert reader.asked[0] == question and part in reader.asked
+    # The whole question reads every passage; a part, the two holding most of its words.
+    assert reader.read[question] == [1, 2, 3, 4, 5]
+    assert len(reader.read[part]) == 2 and 2 in reader.read[part]
     assert answer.found and answer.short is not None and answer.short.text == "Ada Lowe"
     assert answer.evidence["margin"] == 5.0
     # The whole question answered clears the bar: its parts are not asked.

@@ -11,6 +11,7 @@ parts. Every quote and every short answer span is an exact span of its article.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -176,12 +177,14 @@ def compose_answer(
     readable = [p for p in passages if p.chunk_id not in stale][: settings.read_passages]
     if first is not None and first not in readable:
         readable.append(first)
-    read = partial(_read, q, reader, readable, everything, window, settings.min_margin)
-    answered = read(q.text)
+    read = partial(_read, q, reader, everything=everything, window=window, bar=settings.min_margin)
+    answered = read(readable, q.text)
     # No answer to the whole of a multi-part question: a report may state one part, which the
-    # reader finds asked on its own ("Which company is accused of B?"); the surest part answers.
+    # reader finds asked on its own ("Which company is accused of B?") in the passages that
+    # hold most of that part's words; the surest part answers.
     if answered is None:
-        by_part = [a for a in map(read, part_questions(q)) if a is not None]
+        asked = [(_holding(part, readable, weigh), part) for part in part_questions(q)]
+        by_part = [a for a in itertools.starmap(read, asked) if a is not None]
         answered = max(by_part, key=lambda a: a[1], default=None)
     if answered is None:
         return _not_found(q, passages, nearest, settings)
@@ -214,14 +217,28 @@ def compose_answer(
     )
 
 
+# Passages a part of a multi-part question is read against: those holding most of its words.
+PART_PASSAGES = 2
+
+
+def _holding(part: str, passages: list[Passage], weigh: Weigh) -> list[Passage]:
+    """The PART_PASSAGES passages (headline included) holding the largest share of part's words,
+    in their order."""
+    words = words_of(part)
+    held = {p.chunk_id: coverage(words, words_of(f"{p.title} {p.text}"), weigh) for p in passages}
+    best = sorted(passages, key=lambda p: -held[p.chunk_id])[:PART_PASSAGES]
+    return [p for p in passages if p in best]
+
+
 def _read(
     q: Question,
     reader: Read,
     passages: list[Passage],
+    asked: str,
+    *,
     everything: list[Evidence],
     window: Window | None,
     bar: float,
-    asked: str,
 ) -> tuple[Reading, float, list[Reading]] | None:
     """The reader's answer to asked over passages: its best span, margin and every reading; None
     when no span clears the bar. A span in a sentence about another year than the question's is
