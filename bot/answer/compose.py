@@ -11,7 +11,6 @@ parts. Every quote and every short answer span is an exact span of its article.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Callable
@@ -183,9 +182,8 @@ def compose_answer(
     # reader finds asked on its own ("Which company is accused of B?") in the passages that
     # hold most of that part's words; the surest part answers.
     if answered is None:
-        asked = [(_holding(part, readable, weigh), part) for part in part_questions(q)]
-        by_part = [a for a in itertools.starmap(read, asked) if a is not None]
-        answered = max(by_part, key=lambda a: a[1], default=None)
+        by_part = [read(held, part) for held, part in _holding(part_questions(q), readable, weigh)]
+        answered = max((a for a in by_part if a is not None), key=lambda a: a[1], default=None)
     if answered is None:
         return _not_found(q, passages, nearest, settings)
     reading, margin, readings = answered
@@ -221,13 +219,21 @@ def compose_answer(
 PART_PASSAGES = 2
 
 
-def _holding(part: str, passages: list[Passage], weigh: Weigh) -> list[Passage]:
-    """The PART_PASSAGES passages (headline included) holding the largest share of part's words,
-    in their order."""
-    words = words_of(part)
-    held = {p.chunk_id: coverage(words, words_of(f"{p.title} {p.text}"), weigh) for p in passages}
-    best = sorted(passages, key=lambda p: -held[p.chunk_id])[:PART_PASSAGES]
-    return [p for p in passages if p in best]
+def _holding(
+    parts: list[str], passages: list[Passage], weigh: Weigh
+) -> list[tuple[list[Passage], str]]:
+    """Each part with the PART_PASSAGES passages (headline included) holding the largest share
+    of its words, in their order; each passage's words are read once for all the parts."""
+    if not parts:
+        return []
+    seen = [words_of(f"{p.title} {p.text}") for p in passages]
+    out = []
+    for part in parts:
+        words = words_of(part)
+        held = [coverage(words, s, weigh) for s in seen]
+        best = set(sorted(range(len(passages)), key=lambda i: -held[i])[:PART_PASSAGES])
+        out.append(([p for i, p in enumerate(passages) if i in best], part))
+    return out
 
 
 def _read(
